@@ -1,0 +1,52 @@
+// Writes the known-answer vectors that the C unit tests read, computed by
+// bee-js (the independent reference).  Usage:
+//   node tests/node/vectors/generate.mjs OUTDIR
+// scripts/test regenerates them into the build tree and diffs against the
+// committed tests/vectors/, so a vector that bee-js no longer agrees with
+// fails the run.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Binary } from 'cafe-utility';
+import { prng, hex } from './prng.mjs';
+
+const require = createRequire(import.meta.url);
+const beeDir = dirname(require.resolve('@ethersphere/bee-js'));
+const { makeContentAddressedChunk } = require(join(beeDir, 'chunk/cac.js'));
+
+const out = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '../../vectors');
+mkdirSync(out, { recursive: true });
+
+function keccak() {
+  const r = prng(1);
+  const lines = [];
+  // Every length around the 136-byte rate boundaries, then a few large ones.
+  const lengths = [...Array(410).keys(), 1000, 4096, 4104, 65536];
+  for (const n of lengths) {
+    const data = r.bytes(n);
+    lines.push(`${hex(data) || '-'}\t${hex(Binary.keccak256(data))}`);
+  }
+  return lines;
+}
+
+function bmt() {
+  const r = prng(2);
+  const lines = [];
+  const lengths = [1, 2, 31, 32, 33, 63, 64, 65, 127, 128, 129, 1000, 2048,
+                   2049, 4095, 4096];
+  for (let i = 0; i < 48; i++) lengths.push(1 + r.int(4096));
+  for (const n of lengths) {
+    const payload = r.bytes(n);
+    // Intermediate chunks carry the span of the data beneath them, so some
+    // vectors use a span larger than the payload.
+    const s = n % 3 === 0 ? BigInt(n) * 4096n + 7n : BigInt(n);
+    const chunk = makeContentAddressedChunk(payload, s);
+    lines.push(`${s}\t${hex(payload)}\t${chunk.address.toHex()}`);
+  }
+  return lines;
+}
+
+for (const [name, gen] of Object.entries({ keccak, bmt })) {
+  writeFileSync(join(out, `${name}.txt`), gen().join('\n') + '\n');
+}
