@@ -1,0 +1,210 @@
+/* Document index and per-collection statistics.
+ *
+ * Entry layout: u8 ref_len, ref, 32-byte hash, u64 size, then for each
+ * index key: u16 name length, name, u32 key length, key (all LE). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+#define FIXED(ref_len) (1 + (ref_len) + 32 + 8)
+
+static int stats_add(mdb_store_txn *t, const mdb_store_key *key,
+                     int64_t dcount, int64_t dbytes, mdb_error *err) {
+  /* A document key starts with its namespace's statistics key. */
+  uint8_t kbuf[MDB_STORE_KEY_MAX];
+  size_t klen;
+  int rc = store_key_encode(key, kbuf, &klen, err);
+  if (rc != MDBEE_OK) return rc;
+  MDB_val k = {4 + key->db_len + key->coll_len, kbuf}, v;
+  uint64_t count = 0, bytes = 0;
+  rc = mdb_get(t->txn, t->store->stats, &k, &v);
+  if (rc == 0 && v.mv_size == 16) {
+    count = store_get_u64le(v.mv_data);
+    bytes = store_get_u64le((const uint8_t *)v.mv_data + 8);
+  } else if (rc != 0 && rc != MDB_NOTFOUND) {
+    return store_fail(t, err, rc, "reading statistics");
+  }
+  uint8_t val[16];
+  store_put_u64le(val, count + (uint64_t)dcount);
+  store_put_u64le(val + 8, bytes + (uint64_t)dbytes);
+  MDB_val nv = {16, val};
+  rc = mdb_put(t->txn, t->store->stats, &k, &nv, 0);
+  if (rc != 0) return store_fail(t, err, rc, "writing statistics");
+  return MDBEE_OK;
+}
+
+static int decode_doc(const MDB_val *v, mdb_store_doc *out) {
+  const uint8_t *p = v->mv_data;
+  if (v->mv_size < 1) return -1;
+  size_t rl = p[0];
+  if (rl > MDB_STORE_REF_MAX || v->mv_size < FIXED(rl)) return -1;
+  memset(out, 0, sizeof *out);
+  out->ref_len = rl;
+  memcpy(out->ref, p + 1, rl);
+  memcpy(out->hash, p + 1 + rl, 32);
+  out->size = store_get_u64le(p + 1 + rl + 32);
+  out->index_blob = p + FIXED(rl);
+  out->index_blob_len = v->mv_size - FIXED(rl);
+  size_t pos = 0;
+  mdb_store_index_key ik;
+  int r;
+  while ((r = mdb_store_doc_index_next(out, &pos, &ik)) == 1) out->n_index_keys++;
+  return r;
+}
+
+/* Existing entry of k, if any: sets *found and *old_size. */
+static int old_size_of(mdb_store_txn *t, MDB_val *k, int *found,
+                       uint64_t *old_size, mdb_error *err) {
+  MDB_val v;
+  int rc = mdb_get(t->txn, t->store->docs, k, &v);
+  *found = 0;
+  if (rc == MDB_NOTFOUND) return MDBEE_OK;
+  if (rc != 0) return store_fail(t, err, rc, "reading the document index");
+  mdb_store_doc d;
+  if (decode_doc(&v, &d) != 0)
+    return mdb_error_set(err, MDBEE_ESTATE, "corrupt document index entry");
+  *found = 1;
+  *old_size = d.size;
+  return MDBEE_OK;
+}
+
+int mdb_store_doc_put(mdb_store_txn *txn, const mdb_store_key *key,
+                      const mdb_store_doc *doc, mdb_error *err) {
+  if (doc->ref_len == 0 || doc->ref_len > MDB_STORE_REF_MAX)
+    return mdb_error_set(err, MDBEE_EINVAL, "reference of %zu bytes",
+                         doc->ref_len);
+  size_t len = FIXED(doc->ref_len);
+  for (size_t i = 0; i < doc->n_index_keys; i++) {
+    const mdb_store_index_key *ik = &doc->index_keys[i];
+    if (ik->index_len > UINT16_MAX || ik->key_len > UINT32_MAX)
+      return mdb_error_set(err, MDBEE_EINVAL, "index key too long");
+    len += 6 + ik->index_len + ik->key_len;
+  }
+  uint8_t kbuf[MDB_STORE_KEY_MAX];
+  size_t klen;
+  int rc = store_key_encode(key, kbuf, &klen, err);
+  if (rc != MDBEE_OK) return rc;
+  MDB_val k = {klen, kbuf};
+  int found;
+  uint64_t old = 0;
+  rc = old_size_of(txn, &k, &found, &old, err);
+  if (rc != MDBEE_OK) return rc;
+  MDB_val v = {len, NULL};
+  rc = mdb_put(txn->txn, txn->store->docs, &k, &v, MDB_RESERVE);
+  if (rc != 0) return store_fail(txn, err, rc, "writing the document index");
+  uint8_t *p = v.mv_data;
+  p[0] = (uint8_t)doc->ref_len;
+  memcpy(p + 1, doc->ref, doc->ref_len);
+  memcpy(p + 1 + doc->ref_len, doc->hash, 32);
+  store_put_u64le(p + 1 + doc->ref_len + 32, doc->size);
+  p += FIXED(doc->ref_len);
+  for (size_t i = 0; i < doc->n_index_keys; i++) {
+    const mdb_store_index_key *ik = &doc->index_keys[i];
+    p[0] = (uint8_t)ik->index_len;
+    p[1] = (uint8_t)(ik->index_len >> 8);
+    memcpy(p + 2, ik->index, ik->index_len);
+    p += 2 + ik->index_len;
+    store_put_u32le(p, (uint32_t)ik->key_len);
+    memcpy(p + 4, ik->key, ik->key_len);
+    p += 4 + ik->key_len;
+  }
+  return stats_add(txn, key, found ? 0 : 1,
+                   (int64_t)doc->size - (int64_t)old, err);
+}
+
+int mdb_store_doc_get(mdb_store_txn *txn, const mdb_store_key *key,
+                      mdb_store_doc *out, mdb_error *err) {
+  uint8_t kbuf[MDB_STORE_KEY_MAX];
+  size_t klen;
+  int rc = store_key_encode(key, kbuf, &klen, err);
+  if (rc != MDBEE_OK) return rc;
+  MDB_val k = {klen, kbuf}, v;
+  rc = mdb_get(txn->txn, txn->store->docs, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return mdb_error_set(err, MDBEE_ENOTFOUND, "document not indexed");
+  if (rc != 0) return store_fail(txn, err, rc, "reading the document index");
+  if (decode_doc(&v, out) != 0)
+    return mdb_error_set(err, MDBEE_ESTATE, "corrupt document index entry");
+  return MDBEE_OK;
+}
+
+int mdb_store_doc_del(mdb_store_txn *txn, const mdb_store_key *key,
+                      mdb_error *err) {
+  uint8_t kbuf[MDB_STORE_KEY_MAX];
+  size_t klen;
+  int rc = store_key_encode(key, kbuf, &klen, err);
+  if (rc != MDBEE_OK) return rc;
+  MDB_val k = {klen, kbuf};
+  int found;
+  uint64_t old = 0;
+  rc = old_size_of(txn, &k, &found, &old, err);
+  if (rc != MDBEE_OK || !found) return rc;
+  rc = mdb_del(txn->txn, txn->store->docs, &k, NULL);
+  if (rc != 0) return store_fail(txn, err, rc, "deleting an index entry");
+  return stats_add(txn, key, -1, -(int64_t)old, err);
+}
+
+int mdb_store_doc_index_next(const mdb_store_doc *doc, size_t *pos,
+                             mdb_store_index_key *out) {
+  const uint8_t *p = doc->index_blob;
+  size_t n = doc->index_blob_len, i = *pos;
+  if (i == n) return 0;
+  if (n - i < 2) return -1;
+  size_t nl = (size_t)p[i] | (size_t)p[i + 1] << 8;
+  if (n - i - 2 < nl + 4) return -1;
+  size_t kl = store_get_u32le(p + i + 2 + nl);
+  if (n - i - 6 - nl < kl) return -1;
+  out->index = (const char *)p + i + 2;
+  out->index_len = nl;
+  out->key = p + i + 6 + nl;
+  out->key_len = kl;
+  *pos = i + 6 + nl + kl;
+  return 1;
+}
+
+struct each_ctx {
+  mdb_store_doc_fn fn;
+  void *ctx;
+  mdb_error *err;
+};
+
+static int each_entry(void *ctx, MDB_cursor *cur, MDB_val *k, MDB_val *v) {
+  (void)cur;
+  struct each_ctx *e = ctx;
+  mdb_store_key key;
+  mdb_store_doc doc;
+  if (store_key_decode(k->mv_data, k->mv_size, &key) != 0 ||
+      decode_doc(v, &doc) != 0)
+    return mdb_error_set(e->err, MDBEE_ESTATE, "corrupt document index entry");
+  return e->fn(e->ctx, &key, &doc);
+}
+
+int mdb_store_doc_each(mdb_store_txn *txn, const char *db, const char *coll,
+                       mdb_store_doc_fn fn, void *ctx, mdb_error *err) {
+  uint8_t prefix[MDB_STORE_KEY_MAX];
+  size_t plen;
+  int rc = store_prefix(db, db ? coll : NULL, prefix, &plen, err);
+  if (rc != MDBEE_OK) return rc;
+  struct each_ctx e = {fn, ctx, err};
+  return store_each(txn, txn->store->docs, prefix, plen, each_entry, &e, err);
+}
+
+int mdb_store_stats_get(mdb_store_txn *txn, const char *db, const char *coll,
+                        mdb_store_stats *out, mdb_error *err) {
+  if (!db || !coll) return mdb_error_set(err, MDBEE_EINVAL, "stats of what?");
+  uint8_t prefix[MDB_STORE_KEY_MAX];
+  size_t plen;
+  int rc = store_prefix(db, coll, prefix, &plen, err);
+  if (rc != MDBEE_OK) return rc;
+  MDB_val k = {plen, prefix}, v;
+  out->count = out->bytes = 0;
+  rc = mdb_get(txn->txn, txn->store->stats, &k, &v);
+  if (rc == MDB_NOTFOUND) return MDBEE_OK;
+  if (rc != 0) return store_fail(txn, err, rc, "reading statistics");
+  if (v.mv_size != 16)
+    return mdb_error_set(err, MDBEE_ESTATE, "corrupt statistics");
+  out->count = store_get_u64le(v.mv_data);
+  out->bytes = store_get_u64le((const uint8_t *)v.mv_data + 8);
+  return MDBEE_OK;
+}

@@ -1,0 +1,66 @@
+/* Shared by the src/store files: the environment, its named databases and
+ * the byte layouts of keys and values. */
+#ifndef MDBEE_STORE_INTERNAL_H
+#define MDBEE_STORE_INTERNAL_H
+
+#include <lmdb.h>
+
+#include "mdbee/store.h"
+
+struct mdb_store {
+  MDB_env *env;
+  MDB_dbi pending;  /* doc key -> u64 seq, u8 op, BSON */
+  MDB_dbi docs;     /* doc key -> document index entry */
+  MDB_dbi chunks;   /* address -> span || payload */
+  MDB_dbi have;     /* address -> "" */
+  MDB_dbi resume;   /* stream name -> u32 t, u32 i, token */
+  MDB_dbi history;  /* u64 BE seq -> snapshot */
+  MDB_dbi stats;    /* namespace prefix -> u64 count, u64 bytes */
+  MDB_dbi seen;     /* doc key -> "" during a re-scan */
+  MDB_dbi meta;     /* counters */
+  size_t map_size;
+  int active;       /* open transactions (the map may only grow at 0) */
+  int full;         /* a transaction hit MDB_MAP_FULL: grow when idle */
+};
+
+struct mdb_store_txn {
+  mdb_store *store;
+  MDB_txn *txn;
+};
+
+/* Maps an LMDB status to MDBEE_ESTATE with a message naming what failed;
+ * remembers MDB_MAP_FULL so the map grows once the transaction ends. */
+int store_fail(mdb_store_txn *t, mdb_error *err, int rc, const char *what);
+
+/* Writes the layout described in store.h into buf (MDB_STORE_KEY_MAX
+ * bytes); MDBEE_EINVAL when it does not fit. */
+int store_key_encode(const mdb_store_key *key, uint8_t *buf, size_t *len,
+                     mdb_error *err);
+
+/* Splits an encoded key; returns 0, or -1 when malformed. */
+int store_key_decode(const uint8_t *buf, size_t len, mdb_store_key *out);
+
+/* Prefix shared by the keys of db/coll (coll NULL: of db; db NULL: empty).
+ * Returns MDBEE_EINVAL when the names are too long. */
+int store_prefix(const char *db, const char *coll, uint8_t *buf, size_t *len,
+                 mdb_error *err);
+
+/* Calls fn for every entry of dbi whose key starts with prefix, in key
+ * order.  fn may overwrite the current value through the cursor; it
+ * returns 0 to go on or a status that stops the walk. */
+typedef int (*store_entry_fn)(void *ctx, MDB_cursor *cur, MDB_val *k,
+                              MDB_val *v);
+int store_each(mdb_store_txn *t, MDB_dbi dbi, const uint8_t *prefix,
+               size_t plen, store_entry_fn fn, void *ctx, mdb_error *err);
+
+/* Deletes every entry of dbi whose key starts with prefix. */
+int store_del_prefix(mdb_store_txn *t, MDB_dbi dbi, const uint8_t *prefix,
+                     size_t plen, mdb_error *err);
+
+/* Little- and big-endian integer helpers for the value layouts. */
+void store_put_u64le(uint8_t *p, uint64_t v);
+uint64_t store_get_u64le(const uint8_t *p);
+void store_put_u32le(uint8_t *p, uint32_t v);
+uint32_t store_get_u32le(const uint8_t *p);
+
+#endif

@@ -1,0 +1,784 @@
+/* Local state (LMDB): every table, transactions, key layout, and crash
+ * safety under kill -9. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <bson/bson.h>
+
+#include "mdbee/store.h"
+
+/* A fresh state directory per test, removed afterwards. */
+typedef struct fixture {
+  char dir[64];
+  mdb_store *store;
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/mdbee-store-XXXXXX");
+  if (!mkdtemp(f->dir)) return -1;
+  mdb_error err = {0};
+  if (mdb_store_open(f->dir, &f->store, &err) != MDBEE_OK) return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  mdb_store_close(f->store);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  int rc = system(cmd);
+  free(f);
+  return rc == 0 ? 0 : -1;
+}
+
+/* An int32 _id as BSON element value bytes. */
+static void int_id(int32_t v, uint8_t out[5]) {
+  out[0] = BSON_TYPE_INT32;
+  for (int i = 0; i < 4; i++) out[1 + i] = (uint8_t)((uint32_t)v >> (8 * i));
+}
+
+/* {_id: id, v: value} */
+static bson_t *make_doc(int32_t id, int32_t value) {
+  bson_t *b = bson_new();
+  BSON_APPEND_INT32(b, "_id", id);
+  BSON_APPEND_INT32(b, "v", value);
+  return b;
+}
+
+static int32_t doc_value(const uint8_t *data, size_t len) {
+  bson_t b;
+  assert_true(bson_init_static(&b, data, len));
+  bson_iter_t it;
+  assert_true(bson_iter_init_find(&it, &b, "v"));
+  return bson_iter_int32(&it);
+}
+
+static mdb_store_txn *begin(mdb_store *s, int ro) {
+  mdb_store_txn *t = NULL;
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_begin(s, ro, &t, &err), MDBEE_OK);
+  return t;
+}
+
+static void commit(mdb_store_txn *t) {
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_commit(t, &err), MDBEE_OK);
+}
+
+static void upsert(mdb_store_txn *t, const char *db, const char *coll,
+                   int32_t id, int32_t value) {
+  uint8_t idb[5];
+  int_id(id, idb);
+  mdb_store_key k;
+  mdb_store_key_init(&k, db, coll, idb, sizeof idb);
+  bson_t *d = make_doc(id, value);
+  mdb_error err = {0};
+  assert_int_equal(
+      mdb_store_pending_upsert(t, &k, bson_get_data(d), d->len, &err),
+      MDBEE_OK);
+  bson_destroy(d);
+}
+
+/* Reads the pending change of db.coll/id: -1 absent, -2 delete, else v. */
+static int32_t pending_of(mdb_store_txn *t, const char *db, const char *coll,
+                          int32_t id) {
+  uint8_t idb[5];
+  int_id(id, idb);
+  mdb_store_key k;
+  mdb_store_key_init(&k, db, coll, idb, sizeof idb);
+  mdb_store_change c;
+  mdb_error err = {0};
+  int rc = mdb_store_pending_get(t, &k, &c, &err);
+  if (rc == MDBEE_ENOTFOUND) return -1;
+  assert_int_equal(rc, MDBEE_OK);
+  if (c.deleted) return -2;
+  return doc_value(c.doc, c.doc_len);
+}
+
+static void index_doc(mdb_store_txn *t, const char *db, const char *coll,
+                      int32_t id, uint8_t tag, uint64_t size) {
+  uint8_t idb[5];
+  int_id(id, idb);
+  mdb_store_key k;
+  mdb_store_key_init(&k, db, coll, idb, sizeof idb);
+  mdb_store_doc d = {0};
+  memset(d.ref, tag, 32);
+  d.ref_len = 32;
+  memset(d.hash, tag ^ 0xff, 32);
+  d.size = size;
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_doc_put(t, &k, &d, &err), MDBEE_OK);
+}
+
+static void test_pending_latest_wins(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  upsert(t, "db", "c", 1, 10);
+  upsert(t, "db", "c", 1, 11);
+  upsert(t, "db", "c", 2, 20);
+  uint8_t idb[5];
+  int_id(2, idb);
+  mdb_store_key k;
+  mdb_store_key_init(&k, "db", "c", idb, 5);
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_pending_delete(t, &k, &err), MDBEE_OK);
+  commit(t);
+
+  t = begin(f->store, 1);
+  assert_int_equal(pending_of(t, "db", "c", 1), 11);
+  assert_int_equal(pending_of(t, "db", "c", 2), -2);
+  assert_int_equal(pending_of(t, "db", "c", 3), -1);
+  uint64_t n = 0;
+  assert_int_equal(mdb_store_pending_count(t, &n, &err), MDBEE_OK);
+  assert_int_equal(n, 2);
+  mdb_store_abort(t);
+}
+
+static void test_pending_rejects_bad_input(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  uint8_t idb[5];
+  int_id(1, idb);
+  mdb_store_key k;
+  mdb_store_key_init(&k, "db", "c", idb, 5);
+  mdb_error err = {0};
+  const uint8_t junk[] = {9, 0, 0, 0, 1, 2, 3, 4, 0}; /* length lies */
+  assert_int_equal(mdb_store_pending_upsert(t, &k, junk, 6, &err),
+                   MDBEE_EINVAL);
+  uint8_t big[600];
+  memset(big, 'x', sizeof big);
+  big[0] = BSON_TYPE_BINARY;
+  mdb_store_key_init(&k, "db", "c", big, sizeof big);
+  assert_int_equal(mdb_store_pending_delete(t, &k, &err), MDBEE_EINVAL);
+  assert_non_null(strstr(err.message, "_id too large"));
+  mdb_store_key_init(&k, "db", "c", idb, 0);
+  assert_int_equal(mdb_store_pending_delete(t, &k, &err), MDBEE_EINVAL);
+  commit(t);
+  t = begin(f->store, 1);
+  uint64_t n = 1;
+  assert_int_equal(mdb_store_pending_count(t, &n, &err), MDBEE_OK);
+  assert_int_equal(n, 0);
+  mdb_store_abort(t);
+}
+
+struct walk {
+  char names[16][32];
+  int32_t values[16];
+  uint64_t seqs[16];
+  int n;
+};
+
+static int collect(void *ctx, const mdb_store_change *c) {
+  struct walk *w = ctx;
+  snprintf(w->names[w->n], 32, "%.*s/%.*s", (int)c->key.db_len, c->key.db,
+           (int)c->key.coll_len, c->key.coll);
+  w->values[w->n] = c->deleted ? -2 : doc_value(c->doc, c->doc_len);
+  w->seqs[w->n] = c->seq;
+  w->n++;
+  return 0;
+}
+
+/* ("ab","c") and ("a","bc") must be different keys; iteration follows the
+ * documented byte layout (length-prefixed names, then the _id). */
+static void test_key_layout_and_order(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  upsert(t, "ab", "c", 1, 1);
+  upsert(t, "a", "bc", 1, 2);
+  upsert(t, "a", "bc", 0, 3);
+  commit(t);
+  t = begin(f->store, 1);
+  struct walk w = {0};
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_pending_each(t, collect, &w, &err), MDBEE_OK);
+  mdb_store_abort(t);
+  assert_int_equal(w.n, 3);
+  /* u16 length 1 sorts before length 2; within a.bc, _id 0 before 1. */
+  assert_string_equal(w.names[0], "a/bc");
+  assert_int_equal(w.values[0], 3);
+  assert_string_equal(w.names[1], "a/bc");
+  assert_int_equal(w.values[1], 2);
+  assert_string_equal(w.names[2], "ab/c");
+  assert_int_equal(w.values[2], 1);
+}
+
+static int stop_at_two(void *ctx, const mdb_store_change *c) {
+  (void)c;
+  return ++*(int *)ctx == 2 ? 42 : 0;
+}
+
+static void test_each_stops_on_request(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  for (int i = 0; i < 5; i++) upsert(t, "db", "c", i, i);
+  commit(t);
+  t = begin(f->store, 1);
+  int calls = 0;
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_pending_each(t, stop_at_two, &calls, &err), 42);
+  assert_int_equal(calls, 2);
+  mdb_store_abort(t);
+}
+
+/* A snapshot read a pending entry; an event arriving before the snapshot
+ * commits must survive the clear. */
+static void test_pending_clear_respects_seq(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  upsert(t, "db", "c", 1, 1);
+  upsert(t, "db", "c", 2, 2);
+  commit(t);
+
+  t = begin(f->store, 1);
+  struct walk w = {0};
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_pending_each(t, collect, &w, &err), MDBEE_OK);
+  mdb_store_abort(t);
+  assert_int_equal(w.n, 2);
+  assert_true(w.seqs[1] > w.seqs[0]);
+
+  t = begin(f->store, 0);
+  upsert(t, "db", "c", 2, 22); /* arrives while the snapshot is built */
+  commit(t);
+
+  t = begin(f->store, 0);
+  for (int i = 0; i < 2; i++) {
+    uint8_t idb[5];
+    int_id(i + 1, idb);
+    mdb_store_key k;
+    mdb_store_key_init(&k, "db", "c", idb, 5);
+    assert_int_equal(mdb_store_pending_clear(t, &k, w.seqs[i], &err), MDBEE_OK);
+  }
+  commit(t);
+  t = begin(f->store, 1);
+  assert_int_equal(pending_of(t, "db", "c", 1), -1);
+  assert_int_equal(pending_of(t, "db", "c", 2), 22);
+  mdb_store_abort(t);
+}
+
+static void test_abort_discards(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  upsert(t, "db", "c", 1, 1);
+  mdb_store_abort(t);
+  t = begin(f->store, 1);
+  assert_int_equal(pending_of(t, "db", "c", 1), -1);
+  mdb_store_abort(t);
+}
+
+static void test_doc_index_and_stats(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  uint8_t idb[5];
+  int_id(7, idb);
+  mdb_store_key k;
+  mdb_store_key_init(&k, "db", "c", idb, 5);
+  mdb_store_index_key keys[2] = {
+      {"by_name", 7, (const uint8_t *)"\x02" "alice", 6},
+      {"by_age", 6, (const uint8_t *)"\x01\x80\x00\x00\x2a", 5}};
+  mdb_store_doc d = {0};
+  memset(d.ref, 0xab, 64);
+  d.ref_len = 64;
+  memset(d.hash, 0x11, 32);
+  d.size = 100;
+  d.index_keys = keys;
+  d.n_index_keys = 2;
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_doc_put(t, &k, &d, &err), MDBEE_OK);
+  index_doc(t, "db", "c", 8, 0x22, 50);
+  index_doc(t, "db", "other", 1, 0x33, 5);
+  commit(t);
+
+  t = begin(f->store, 0);
+  mdb_store_doc got;
+  assert_int_equal(mdb_store_doc_get(t, &k, &got, &err), MDBEE_OK);
+  assert_int_equal(got.ref_len, 64);
+  assert_memory_equal(got.ref, d.ref, 64);
+  assert_memory_equal(got.hash, d.hash, 32);
+  assert_int_equal(got.size, 100);
+  assert_int_equal(got.n_index_keys, 2);
+  size_t pos = 0;
+  mdb_store_index_key ik;
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(mdb_store_doc_index_next(&got, &pos, &ik), 1);
+    assert_int_equal(ik.index_len, keys[i].index_len);
+    assert_memory_equal(ik.index, keys[i].index, ik.index_len);
+    assert_int_equal(ik.key_len, keys[i].key_len);
+    assert_memory_equal(ik.key, keys[i].key, ik.key_len);
+  }
+  assert_int_equal(mdb_store_doc_index_next(&got, &pos, &ik), 0);
+
+  mdb_store_stats st;
+  assert_int_equal(mdb_store_stats_get(t, "db", "c", &st, &err), MDBEE_OK);
+  assert_int_equal(st.count, 2);
+  assert_int_equal(st.bytes, 150);
+
+  /* Replacing keeps the count and adjusts the bytes; deleting drops it. */
+  index_doc(t, "db", "c", 8, 0x23, 70);
+  assert_int_equal(mdb_store_doc_del(t, &k, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_doc_del(t, &k, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_doc_get(t, &k, &got, &err), MDBEE_ENOTFOUND);
+  assert_int_equal(mdb_store_stats_get(t, "db", "c", &st, &err), MDBEE_OK);
+  assert_int_equal(st.count, 1);
+  assert_int_equal(st.bytes, 70);
+  assert_int_equal(mdb_store_stats_get(t, "db", "none", &st, &err), MDBEE_OK);
+  assert_int_equal(st.count, 0);
+  commit(t);
+}
+
+/* A corrupt index list is reported, never read past its end. */
+static void test_doc_index_next_bounds(void **state) {
+  (void)state;
+  const uint8_t blob[] = {3, 0, 'a', 'b', 'c', 9, 0, 0, 0, 'k'};
+  mdb_store_doc d = {0};
+  d.index_blob = blob;
+  d.index_blob_len = sizeof blob;
+  size_t pos = 0;
+  mdb_store_index_key ik;
+  assert_int_equal(mdb_store_doc_index_next(&d, &pos, &ik), -1);
+  d.index_blob_len = 1;
+  assert_int_equal(mdb_store_doc_index_next(&d, &pos, &ik), -1);
+}
+
+static int count_docs(void *ctx, const mdb_store_key *k,
+                      const mdb_store_doc *d) {
+  (void)k;
+  (void)d;
+  ++*(int *)ctx;
+  return 0;
+}
+
+static void test_drop_collection_and_database(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  index_doc(t, "db", "a", 1, 1, 1);
+  index_doc(t, "db", "a", 2, 2, 1);
+  index_doc(t, "db", "b", 1, 3, 1);
+  index_doc(t, "db2", "a", 1, 4, 1);
+  upsert(t, "db", "a", 3, 3);   /* new, not yet indexed */
+  upsert(t, "db", "b", 2, 2);
+  commit(t);
+
+  t = begin(f->store, 1);
+  int n = 0;
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_doc_each(t, "db", NULL, count_docs, &n, &err),
+                   MDBEE_OK);
+  assert_int_equal(n, 3);
+  n = 0;
+  assert_int_equal(mdb_store_doc_each(t, NULL, NULL, count_docs, &n, &err),
+                   MDBEE_OK);
+  assert_int_equal(n, 4);
+  mdb_store_abort(t);
+
+  t = begin(f->store, 0);
+  assert_int_equal(mdb_store_pending_drop(t, "db", "a", &err), MDBEE_OK);
+  commit(t);
+  t = begin(f->store, 1);
+  assert_int_equal(pending_of(t, "db", "a", 1), -2);
+  assert_int_equal(pending_of(t, "db", "a", 2), -2);
+  assert_int_equal(pending_of(t, "db", "a", 3), -2);
+  assert_int_equal(pending_of(t, "db", "b", 1), -1);
+  assert_int_equal(pending_of(t, "db", "b", 2), 2);
+  mdb_store_abort(t);
+
+  t = begin(f->store, 0);
+  assert_int_equal(mdb_store_pending_drop(t, "db", NULL, &err), MDBEE_OK);
+  commit(t);
+  t = begin(f->store, 1);
+  assert_int_equal(pending_of(t, "db", "b", 1), -2);
+  assert_int_equal(pending_of(t, "db", "b", 2), -2);
+  assert_int_equal(pending_of(t, "db2", "a", 1), -1);
+  mdb_store_abort(t);
+}
+
+/* A re-scan that no longer sees a document deletes it, whether it was
+ * indexed or only pending; seen documents are untouched. */
+static void test_rescan_sweeps_unseen(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  index_doc(t, "db", "c", 1, 1, 1);
+  index_doc(t, "db", "c", 2, 2, 1);
+  index_doc(t, "db", "d", 9, 9, 1);
+  upsert(t, "db", "c", 3, 3);
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_scan_begin(t, "db", "c", &err), MDBEE_OK);
+  commit(t);
+
+  /* The scan spans transactions; it sees only _id 2. */
+  t = begin(f->store, 0);
+  upsert(t, "db", "c", 2, 22);
+  uint8_t idb[5];
+  int_id(2, idb);
+  mdb_store_key k;
+  mdb_store_key_init(&k, "db", "c", idb, 5);
+  assert_int_equal(mdb_store_scan_mark(t, &k, &err), MDBEE_OK);
+  commit(t);
+
+  t = begin(f->store, 0);
+  assert_int_equal(mdb_store_scan_end(t, "db", "c", &err), MDBEE_OK);
+  commit(t);
+  t = begin(f->store, 1);
+  assert_int_equal(pending_of(t, "db", "c", 1), -2);
+  assert_int_equal(pending_of(t, "db", "c", 2), 22);
+  assert_int_equal(pending_of(t, "db", "c", 3), -2);
+  assert_int_equal(pending_of(t, "db", "d", 9), -1);
+  mdb_store_abort(t);
+
+  /* The marks are gone: a second empty scan deletes _id 2 too. */
+  t = begin(f->store, 0);
+  assert_int_equal(mdb_store_scan_begin(t, "db", "c", &err), MDBEE_OK);
+  assert_int_equal(mdb_store_scan_end(t, "db", "c", &err), MDBEE_OK);
+  commit(t);
+  t = begin(f->store, 1);
+  assert_int_equal(pending_of(t, "db", "c", 2), -2);
+  mdb_store_abort(t);
+}
+
+static void test_chunk_cache_and_have_set(void **state) {
+  fixture *f = *state;
+  uint8_t a[32], b[32], data[4104];
+  memset(a, 1, 32);
+  memset(b, 2, 32);
+  for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)i;
+  mdb_error err = {0};
+  mdb_store_txn *t = begin(f->store, 0);
+  assert_int_equal(mdb_store_chunk_put(t, a, data, sizeof data, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_chunk_put(t, b, data, 7, &err), MDBEE_EINVAL);
+  assert_int_equal(mdb_store_chunk_put(t, b, data, 4105, &err), MDBEE_EINVAL);
+  assert_int_equal(mdb_store_have_set(t, a, 1, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_have_set(t, b, 1, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_have_set(t, b, 0, &err), MDBEE_OK);
+  commit(t);
+
+  t = begin(f->store, 0);
+  const uint8_t *got;
+  size_t len;
+  assert_int_equal(mdb_store_chunk_get(t, a, &got, &len, &err), MDBEE_OK);
+  assert_int_equal(len, sizeof data);
+  assert_memory_equal(got, data, len);
+  assert_int_equal(mdb_store_chunk_get(t, b, &got, &len, &err),
+                   MDBEE_ENOTFOUND);
+  int has = -1;
+  assert_int_equal(mdb_store_have_get(t, a, &has, &err), MDBEE_OK);
+  assert_int_equal(has, 1);
+  assert_int_equal(mdb_store_have_get(t, b, &has, &err), MDBEE_OK);
+  assert_int_equal(has, 0);
+  assert_int_equal(mdb_store_chunk_del(t, a, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_chunk_get(t, a, &got, &len, &err),
+                   MDBEE_ENOTFOUND);
+  assert_int_equal(mdb_store_have_clear(t, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_have_get(t, a, &has, &err), MDBEE_OK);
+  assert_int_equal(has, 0);
+  commit(t);
+}
+
+static void test_resume_points(void **state) {
+  fixture *f = *state;
+  mdb_error err = {0};
+  mdb_store_txn *t = begin(f->store, 0);
+  mdb_store_resume r = {(const uint8_t *)"coll", 4, 10, 1};
+  assert_int_equal(mdb_store_resume_put(t, "db", "c", &r, &err), MDBEE_OK);
+  r = (mdb_store_resume){(const uint8_t *)"database", 8, 20, 2};
+  assert_int_equal(mdb_store_resume_put(t, "db", NULL, &r, &err), MDBEE_OK);
+  r = (mdb_store_resume){(const uint8_t *)"all", 3, 30, 3};
+  assert_int_equal(mdb_store_resume_put(t, NULL, NULL, &r, &err), MDBEE_OK);
+  r = (mdb_store_resume){(const uint8_t *)"x", 0, 0, 0};
+  assert_int_equal(mdb_store_resume_put(t, "db", "c", &r, &err), MDBEE_EINVAL);
+  assert_int_equal(mdb_store_resume_put(t, NULL, "c", &r, &err), MDBEE_EINVAL);
+  commit(t);
+
+  mdb_store_close(f->store);
+  assert_int_equal(mdb_store_open(f->dir, &f->store, &err), MDBEE_OK);
+  t = begin(f->store, 0);
+  mdb_store_resume got;
+  assert_int_equal(mdb_store_resume_get(t, "db", "c", &got, &err), MDBEE_OK);
+  assert_int_equal(got.token_len, 4);
+  assert_memory_equal(got.token, "coll", 4);
+  assert_int_equal(got.cluster_t, 10);
+  assert_int_equal(got.cluster_i, 1);
+  assert_int_equal(mdb_store_resume_get(t, "db", NULL, &got, &err), MDBEE_OK);
+  assert_memory_equal(got.token, "database", 8);
+  assert_int_equal(mdb_store_resume_get(t, NULL, NULL, &got, &err), MDBEE_OK);
+  assert_memory_equal(got.token, "all", 3);
+  assert_int_equal(got.cluster_t, 30);
+  assert_int_equal(mdb_store_resume_get(t, "db", "d", &got, &err),
+                   MDBEE_ENOTFOUND);
+  assert_int_equal(mdb_store_resume_del(t, "db", "c", &err), MDBEE_OK);
+  assert_int_equal(mdb_store_resume_get(t, "db", "c", &got, &err),
+                   MDBEE_ENOTFOUND);
+  commit(t);
+}
+
+static int collect_seq(void *ctx, const mdb_store_snapshot *s) {
+  uint64_t *seqs = ctx;
+  seqs[seqs[0]++ + 1] = s->seq;
+  return 0;
+}
+
+static void test_history(void **state) {
+  fixture *f = *state;
+  mdb_error err = {0};
+  mdb_store_txn *t = begin(f->store, 0);
+  mdb_store_snapshot s;
+  assert_int_equal(mdb_store_history_get(t, 0, &s, &err), MDBEE_ENOTFOUND);
+  /* 300 entries: big-endian keys keep numeric order past 255. */
+  for (int i = 0; i < 300; i++) {
+    memset(&s, 0, sizeof s);
+    memset(s.root, i & 0xff, 32);
+    s.root_len = 32;
+    s.time = 1700000000 + i;
+    s.feed_index = (uint64_t)i;
+    s.pinned = 1;
+    assert_int_equal(mdb_store_history_append(t, &s, &err), MDBEE_OK);
+    assert_int_equal(s.seq, (uint64_t)i + 1);
+  }
+  s.root_len = 0;
+  assert_int_equal(mdb_store_history_append(t, &s, &err), MDBEE_EINVAL);
+  commit(t);
+
+  t = begin(f->store, 0);
+  assert_int_equal(mdb_store_history_get(t, 0, &s, &err), MDBEE_OK);
+  assert_int_equal(s.seq, 300);
+  assert_int_equal(s.feed_index, 299);
+  assert_int_equal(s.time, 1700000299);
+  assert_int_equal(mdb_store_history_get(t, 5, &s, &err), MDBEE_OK);
+  assert_int_equal(s.root[0], 4);
+  assert_true(s.pinned);
+  assert_int_equal(mdb_store_history_set_pinned(t, 5, 0, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_history_get(t, 5, &s, &err), MDBEE_OK);
+  assert_false(s.pinned);
+  assert_int_equal(s.time, 1700000004);
+  assert_int_equal(mdb_store_history_set_pinned(t, 301, 0, &err),
+                   MDBEE_ENOTFOUND);
+  static uint64_t seqs[302];
+  assert_int_equal(mdb_store_history_each(t, collect_seq, seqs, &err), MDBEE_OK);
+  assert_int_equal(seqs[0], 300);
+  for (uint64_t i = 1; i <= 300; i++) assert_int_equal(seqs[i], i);
+  commit(t);
+}
+
+/* The state directory is created; a missing parent is a named error. */
+static void test_open_creates_directory(void **state) {
+  fixture *f = *state;
+  char sub[96];
+  snprintf(sub, sizeof sub, "%s/nested", f->dir);
+  mdb_store *s;
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_open(sub, &s, &err), MDBEE_OK);
+  assert_true(mdb_store_map_size(s) >= ((size_t)1 << 30));
+  mdb_store_close(s);
+  snprintf(sub, sizeof sub, "%s/no/such/parent", f->dir);
+  assert_int_equal(mdb_store_open(sub, &s, &err), MDBEE_EIO);
+  assert_non_null(strstr(err.message, sub));
+}
+
+/* ---- kill -9 ------------------------------------------------------------ */
+
+#define DOCS 10
+
+/* Child: event i (1, 2, ...) upserts doc i % DOCS with value i and stores
+ * token i, in one transaction per event.  Runs until killed. */
+static void event_writer(const char *dir) {
+  mdb_store *s;
+  mdb_error err = {0};
+  if (mdb_store_open(dir, &s, &err) != MDBEE_OK) _exit(3);
+  for (int32_t i = 1;; i++) {
+    mdb_store_txn *t;
+    if (mdb_store_begin(s, 0, &t, &err) != MDBEE_OK) _exit(4);
+    uint8_t idb[5];
+    int_id(i % DOCS, idb);
+    mdb_store_key k;
+    mdb_store_key_init(&k, "db", "c", idb, 5);
+    bson_t *d = make_doc(i % DOCS, i);
+    uint8_t tok[4];
+    memcpy(tok, &i, 4);
+    mdb_store_resume r = {tok, 4, (uint32_t)i, 0};
+    if (mdb_store_pending_upsert(t, &k, bson_get_data(d), d->len, &err) ||
+        mdb_store_resume_put(t, "db", "c", &r, &err) ||
+        mdb_store_commit(t, &err))
+      _exit(5);
+    bson_destroy(d);
+  }
+}
+
+static void kill_after(pid_t pid, long usec) {
+  struct timespec ts = {usec / 1000000, (usec % 1000000) * 1000};
+  nanosleep(&ts, NULL);
+  kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(WIFSIGNALED(status));
+}
+
+static void test_kill_between_events(void **state) {
+  fixture *f = *state;
+  mdb_store_close(f->store);
+  f->store = NULL;
+  srand((unsigned)time(NULL));
+  uint32_t last = 0;
+  for (int round = 0; round < 5; round++) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) event_writer(f->dir);
+    kill_after(pid, 20000 + rand() % 80000);
+
+    mdb_error err = {0};
+    assert_int_equal(mdb_store_open(f->dir, &f->store, &err), MDBEE_OK);
+    mdb_store_txn *t = begin(f->store, 1);
+    mdb_store_resume r;
+    int rc = mdb_store_resume_get(t, "db", "c", &r, &err);
+    if (rc == MDBEE_ENOTFOUND) {
+      assert_int_equal(last, 0);
+    } else {
+      assert_int_equal(rc, MDBEE_OK);
+      uint32_t k = r.cluster_t;
+      /* Every round restarts at event 1, so token k alone says how far
+       * the child got; the pending docs must be exactly events k-9..k. */
+      for (int32_t d = 0; d < DOCS; d++) {
+        int32_t v = pending_of(t, "db", "c", d);
+        int32_t want = (int32_t)k - (((int32_t)k - d) % DOCS + DOCS) % DOCS;
+        if (want <= 0 && last == 0) {
+          assert_int_equal(v, -1);
+        } else if (want > 0) {
+          /* Written by this round, or still by a longer earlier one. */
+          assert_true(v == want || (v > (int32_t)k && v % DOCS == d));
+        }
+      }
+      last = k;
+    }
+    mdb_store_abort(t);
+    mdb_store_close(f->store);
+    f->store = NULL;
+  }
+  assert_true(last > 0);
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_open(f->dir, &f->store, &err), MDBEE_OK);
+}
+
+/* Child: repeatedly (a) records events 1..DOCS as pending upserts with a
+ * resume token, then (b) commits a snapshot: index entries for them,
+ * cleared pendings and a history entry, in one transaction. */
+static void snapshot_writer(const char *dir) {
+  mdb_store *s;
+  mdb_error err = {0};
+  if (mdb_store_open(dir, &s, &err) != MDBEE_OK) _exit(3);
+  for (int32_t round = 1;; round++) {
+    mdb_store_txn *t;
+    if (mdb_store_begin(s, 0, &t, &err) != MDBEE_OK) _exit(4);
+    for (int32_t d = 0; d < DOCS; d++) {
+      uint8_t idb[5];
+      int_id(d, idb);
+      mdb_store_key k;
+      mdb_store_key_init(&k, "db", "c", idb, 5);
+      bson_t *doc = make_doc(d, round);
+      if (mdb_store_pending_upsert(t, &k, bson_get_data(doc), doc->len, &err))
+        _exit(5);
+      bson_destroy(doc);
+    }
+    if (mdb_store_commit(t, &err)) _exit(6);
+
+    if (mdb_store_begin(s, 0, &t, &err) != MDBEE_OK) _exit(4);
+    for (int32_t d = 0; d < DOCS; d++) {
+      uint8_t idb[5];
+      int_id(d, idb);
+      mdb_store_key k;
+      mdb_store_key_init(&k, "db", "c", idb, 5);
+      mdb_store_change c;
+      if (mdb_store_pending_get(t, &k, &c, &err)) _exit(7);
+      mdb_store_doc doc = {0};
+      memset(doc.ref, (uint8_t)round, 32);
+      doc.ref_len = 32;
+      doc.size = (uint64_t)round;
+      if (mdb_store_doc_put(t, &k, &doc, &err) ||
+          mdb_store_pending_clear(t, &k, c.seq, &err))
+        _exit(8);
+    }
+    mdb_store_snapshot snap = {0};
+    memset(snap.root, (uint8_t)round, 32);
+    snap.root_len = 32;
+    snap.feed_index = (uint64_t)round - 1;
+    if (mdb_store_history_append(t, &snap, &err) || mdb_store_commit(t, &err))
+      _exit(9);
+  }
+}
+
+static void test_kill_during_snapshots(void **state) {
+  fixture *f = *state;
+  mdb_store_close(f->store);
+  f->store = NULL;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) snapshot_writer(f->dir);
+  kill_after(pid, 50000 + rand() % 100000);
+
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_open(f->dir, &f->store, &err), MDBEE_OK);
+  mdb_store_txn *t = begin(f->store, 1);
+  mdb_store_snapshot snap;
+  uint64_t snaps = 0;
+  if (mdb_store_history_get(t, 0, &snap, &err) == MDBEE_OK) snaps = snap.seq;
+  assert_true(snaps > 0);
+  uint64_t pending = 0;
+  assert_int_equal(mdb_store_pending_count(t, &pending, &err), MDBEE_OK);
+  /* Either the crash hit after the events of round snaps+1 (all pending,
+   * none indexed for it) or after its snapshot: never in between. */
+  assert_true(pending == 0 || pending == DOCS);
+  for (int32_t d = 0; d < DOCS; d++) {
+    uint8_t idb[5];
+    int_id(d, idb);
+    mdb_store_key k;
+    mdb_store_key_init(&k, "db", "c", idb, 5);
+    mdb_store_doc doc;
+    assert_int_equal(mdb_store_doc_get(t, &k, &doc, &err), MDBEE_OK);
+    assert_int_equal(doc.ref[0], (uint8_t)snaps);
+    if (pending)
+      assert_int_equal(pending_of(t, "db", "c", d), (int32_t)snaps + 1);
+  }
+  mdb_store_stats st;
+  assert_int_equal(mdb_store_stats_get(t, "db", "c", &st, &err), MDBEE_OK);
+  assert_int_equal(st.count, DOCS);
+  assert_int_equal(st.bytes, DOCS * snaps);
+  mdb_store_abort(t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_pending_latest_wins, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pending_rejects_bad_input, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_key_layout_and_order, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_each_stops_on_request, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_pending_clear_respects_seq, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_abort_discards, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_doc_index_and_stats, setup, teardown),
+      cmocka_unit_test(test_doc_index_next_bounds),
+      cmocka_unit_test_setup_teardown(test_drop_collection_and_database, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_rescan_sweeps_unseen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_chunk_cache_and_have_set, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_resume_points, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_open_creates_directory, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_kill_between_events, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kill_during_snapshots, setup,
+                                      teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
