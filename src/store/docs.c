@@ -13,21 +13,21 @@ static int stats_add(mdb_store_txn *t, const mdb_store_key *key,
                      int64_t dcount, int64_t dbytes, mdb_error *err) {
   /* A document key starts with its namespace's statistics key. */
   uint8_t kbuf[MDB_STORE_KEY_MAX];
-  size_t klen;
-  int rc = store_key_encode(key, kbuf, &klen, err);
+  MDB_val k, v;
+  int rc = store_key_encode(key, kbuf, &k, err);
   if (rc != MDBEE_OK) return rc;
-  MDB_val k = {4 + key->db_len + key->coll_len, kbuf}, v;
+  k.mv_size = 4 + key->db_len + key->coll_len;
   uint64_t count = 0, bytes = 0;
   rc = mdb_get(t->txn, t->store->stats, &k, &v);
   if (rc == 0 && v.mv_size == 16) {
-    count = store_get_u64le(v.mv_data);
-    bytes = store_get_u64le((const uint8_t *)v.mv_data + 8);
+    count = store_get_le(v.mv_data, 8);
+    bytes = store_get_le((const uint8_t *)v.mv_data + 8, 8);
   } else if (rc != 0 && rc != MDB_NOTFOUND) {
     return store_fail(t, err, rc, "reading statistics");
   }
   uint8_t val[16];
-  store_put_u64le(val, count + (uint64_t)dcount);
-  store_put_u64le(val + 8, bytes + (uint64_t)dbytes);
+  store_put_le(val, count + (uint64_t)dcount, 8);
+  store_put_le(val + 8, bytes + (uint64_t)dbytes, 8);
   MDB_val nv = {16, val};
   rc = mdb_put(t->txn, t->store->stats, &k, &nv, 0);
   if (rc != 0) return store_fail(t, err, rc, "writing statistics");
@@ -43,7 +43,7 @@ static int decode_doc(const MDB_val *v, mdb_store_doc *out) {
   out->ref_len = rl;
   memcpy(out->ref, p + 1, rl);
   memcpy(out->hash, p + 1 + rl, 32);
-  out->size = store_get_u64le(p + 1 + rl + 32);
+  out->size = store_get_le(p + 1 + rl + 32, 8);
   out->index_blob = p + FIXED(rl);
   out->index_blob_len = v->mv_size - FIXED(rl);
   size_t pos = 0;
@@ -53,12 +53,17 @@ static int decode_doc(const MDB_val *v, mdb_store_doc *out) {
   return r;
 }
 
-/* Existing entry of k, if any: sets *found and *old_size. */
-static int old_size_of(mdb_store_txn *t, MDB_val *k, int *found,
-                       uint64_t *old_size, mdb_error *err) {
+/* Encodes key into kbuf/k and reads its entry, if any: sets *found and
+ * *old_size (the statistics need the size being replaced). */
+static int lookup_old(mdb_store_txn *t, const mdb_store_key *key,
+                      uint8_t *kbuf, MDB_val *k, int *found,
+                      uint64_t *old_size, mdb_error *err) {
   MDB_val v;
-  int rc = mdb_get(t->txn, t->store->docs, k, &v);
   *found = 0;
+  *old_size = 0;
+  int rc = store_key_encode(key, kbuf, k, err);
+  if (rc != MDBEE_OK) return rc;
+  rc = mdb_get(t->txn, t->store->docs, k, &v);
   if (rc == MDB_NOTFOUND) return MDBEE_OK;
   if (rc != 0) return store_fail(t, err, rc, "reading the document index");
   mdb_store_doc d;
@@ -82,13 +87,10 @@ int mdb_store_doc_put(mdb_store_txn *txn, const mdb_store_key *key,
     len += 6 + ik->index_len + ik->key_len;
   }
   uint8_t kbuf[MDB_STORE_KEY_MAX];
-  size_t klen;
-  int rc = store_key_encode(key, kbuf, &klen, err);
-  if (rc != MDBEE_OK) return rc;
-  MDB_val k = {klen, kbuf};
+  MDB_val k;
   int found;
-  uint64_t old = 0;
-  rc = old_size_of(txn, &k, &found, &old, err);
+  uint64_t old;
+  int rc = lookup_old(txn, key, kbuf, &k, &found, &old, err);
   if (rc != MDBEE_OK) return rc;
   MDB_val v = {len, NULL};
   rc = mdb_put(txn->txn, txn->store->docs, &k, &v, MDB_RESERVE);
@@ -97,15 +99,14 @@ int mdb_store_doc_put(mdb_store_txn *txn, const mdb_store_key *key,
   p[0] = (uint8_t)doc->ref_len;
   memcpy(p + 1, doc->ref, doc->ref_len);
   memcpy(p + 1 + doc->ref_len, doc->hash, 32);
-  store_put_u64le(p + 1 + doc->ref_len + 32, doc->size);
+  store_put_le(p + 1 + doc->ref_len + 32, doc->size, 8);
   p += FIXED(doc->ref_len);
   for (size_t i = 0; i < doc->n_index_keys; i++) {
     const mdb_store_index_key *ik = &doc->index_keys[i];
-    p[0] = (uint8_t)ik->index_len;
-    p[1] = (uint8_t)(ik->index_len >> 8);
+    store_put_le(p, ik->index_len, 2);
     memcpy(p + 2, ik->index, ik->index_len);
     p += 2 + ik->index_len;
-    store_put_u32le(p, (uint32_t)ik->key_len);
+    store_put_le(p, (uint32_t)ik->key_len, 4);
     memcpy(p + 4, ik->key, ik->key_len);
     p += 4 + ik->key_len;
   }
@@ -116,10 +117,9 @@ int mdb_store_doc_put(mdb_store_txn *txn, const mdb_store_key *key,
 int mdb_store_doc_get(mdb_store_txn *txn, const mdb_store_key *key,
                       mdb_store_doc *out, mdb_error *err) {
   uint8_t kbuf[MDB_STORE_KEY_MAX];
-  size_t klen;
-  int rc = store_key_encode(key, kbuf, &klen, err);
+  MDB_val k, v;
+  int rc = store_key_encode(key, kbuf, &k, err);
   if (rc != MDBEE_OK) return rc;
-  MDB_val k = {klen, kbuf}, v;
   rc = mdb_get(txn->txn, txn->store->docs, &k, &v);
   if (rc == MDB_NOTFOUND)
     return mdb_error_set(err, MDBEE_ENOTFOUND, "document not indexed");
@@ -132,13 +132,10 @@ int mdb_store_doc_get(mdb_store_txn *txn, const mdb_store_key *key,
 int mdb_store_doc_del(mdb_store_txn *txn, const mdb_store_key *key,
                       mdb_error *err) {
   uint8_t kbuf[MDB_STORE_KEY_MAX];
-  size_t klen;
-  int rc = store_key_encode(key, kbuf, &klen, err);
-  if (rc != MDBEE_OK) return rc;
-  MDB_val k = {klen, kbuf};
+  MDB_val k;
   int found;
-  uint64_t old = 0;
-  rc = old_size_of(txn, &k, &found, &old, err);
+  uint64_t old;
+  int rc = lookup_old(txn, key, kbuf, &k, &found, &old, err);
   if (rc != MDBEE_OK || !found) return rc;
   rc = mdb_del(txn->txn, txn->store->docs, &k, NULL);
   if (rc != 0) return store_fail(txn, err, rc, "deleting an index entry");
@@ -151,9 +148,9 @@ int mdb_store_doc_index_next(const mdb_store_doc *doc, size_t *pos,
   size_t n = doc->index_blob_len, i = *pos;
   if (i == n) return 0;
   if (n - i < 2) return -1;
-  size_t nl = (size_t)p[i] | (size_t)p[i + 1] << 8;
+  size_t nl = store_get_le(p + i, 2);
   if (n - i - 2 < nl + 4) return -1;
-  size_t kl = store_get_u32le(p + i + 2 + nl);
+  size_t kl = store_get_le(p + i + 2 + nl, 4);
   if (n - i - 6 - nl < kl) return -1;
   out->index = (const char *)p + i + 2;
   out->index_len = nl;
@@ -204,7 +201,7 @@ int mdb_store_stats_get(mdb_store_txn *txn, const char *db, const char *coll,
   if (rc != 0) return store_fail(txn, err, rc, "reading statistics");
   if (v.mv_size != 16)
     return mdb_error_set(err, MDBEE_ESTATE, "corrupt statistics");
-  out->count = store_get_u64le(v.mv_data);
-  out->bytes = store_get_u64le((const uint8_t *)v.mv_data + 8);
+  out->count = store_get_le(v.mv_data, 8);
+  out->bytes = store_get_le((const uint8_t *)v.mv_data + 8, 8);
   return MDBEE_OK;
 }

@@ -27,8 +27,8 @@ int mdb_store_resume_put(mdb_store_txn *txn, const char *db,
   MDB_val k = {kl, kb}, v = {8 + point->token_len, NULL};
   rc = mdb_put(txn->txn, txn->store->resume, &k, &v, MDB_RESERVE);
   if (rc != 0) return store_fail(txn, err, rc, "storing a resume token");
-  store_put_u32le(v.mv_data, point->cluster_t);
-  store_put_u32le((uint8_t *)v.mv_data + 4, point->cluster_i);
+  store_put_le(v.mv_data, point->cluster_t, 4);
+  store_put_le((uint8_t *)v.mv_data + 4, point->cluster_i, 4);
   memcpy((uint8_t *)v.mv_data + 8, point->token, point->token_len);
   return MDBEE_OK;
 }
@@ -47,8 +47,8 @@ int mdb_store_resume_get(mdb_store_txn *txn, const char *db,
   if (rc != 0) return store_fail(txn, err, rc, "reading a resume token");
   if (v.mv_size <= 8)
     return mdb_error_set(err, MDBEE_ESTATE, "corrupt resume token");
-  out->cluster_t = store_get_u32le(v.mv_data);
-  out->cluster_i = store_get_u32le((const uint8_t *)v.mv_data + 4);
+  out->cluster_t = store_get_le(v.mv_data, 4);
+  out->cluster_i = store_get_le((const uint8_t *)v.mv_data + 4, 4);
   out->token = (const uint8_t *)v.mv_data + 8;
   out->token_len = v.mv_size - 8;
   return MDBEE_OK;
@@ -83,8 +83,8 @@ static int decode_snapshot(const MDB_val *k, const MDB_val *v,
   for (int i = 0; i < 8; i++) out->seq = out->seq << 8 | kp[i];
   out->root_len = rl;
   memcpy(out->root, p + 1, rl);
-  out->time = (int64_t)store_get_u64le(p + 1 + rl);
-  out->feed_index = store_get_u64le(p + 9 + rl);
+  out->time = (int64_t)store_get_le(p + 1 + rl, 8);
+  out->feed_index = store_get_le(p + 9 + rl, 8);
   out->pinned = p[17 + rl] != 0;
   return 0;
 }
@@ -95,8 +95,8 @@ static int put_snapshot(mdb_store_txn *txn, const mdb_store_snapshot *s,
   seq_key(s->seq, kb);
   vb[0] = (uint8_t)s->root_len;
   memcpy(vb + 1, s->root, s->root_len);
-  store_put_u64le(vb + 1 + s->root_len, (uint64_t)s->time);
-  store_put_u64le(vb + 9 + s->root_len, s->feed_index);
+  store_put_le(vb + 1 + s->root_len, (uint64_t)s->time, 8);
+  store_put_le(vb + 9 + s->root_len, s->feed_index, 8);
   vb[17 + s->root_len] = s->pinned ? 1 : 0;
   MDB_val k = {8, kb}, v = {18 + s->root_len, vb};
   int rc = mdb_put(txn->txn, txn->store->history, &k, &v, 0);

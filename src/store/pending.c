@@ -13,11 +13,11 @@ static int next_seq(mdb_store_txn *t, uint64_t *seq, mdb_error *err) {
   MDB_val v;
   uint64_t cur = 0;
   int rc = mdb_get(t->txn, t->store->meta, (MDB_val *)&SEQ_KEY, &v);
-  if (rc == 0 && v.mv_size == 8) cur = store_get_u64le(v.mv_data);
+  if (rc == 0 && v.mv_size == 8) cur = store_get_le(v.mv_data, 8);
   else if (rc != 0 && rc != MDB_NOTFOUND)
     return store_fail(t, err, rc, "reading the change counter");
   uint8_t buf[8];
-  store_put_u64le(buf, ++cur);
+  store_put_le(buf, ++cur, 8);
   MDB_val nv = {8, buf};
   rc = mdb_put(t->txn, t->store->meta, (MDB_val *)&SEQ_KEY, &nv, 0);
   if (rc != 0) return store_fail(t, err, rc, "writing the change counter");
@@ -35,7 +35,7 @@ static int put_raw(mdb_store_txn *t, MDB_val *k, int op, const uint8_t *doc,
   int lrc = mdb_put(t->txn, t->store->pending, k, &v, MDB_RESERVE);
   if (lrc != 0) return store_fail(t, err, lrc, "recording a change");
   uint8_t *p = v.mv_data;
-  store_put_u64le(p, seq);
+  store_put_le(p, seq, 8);
   p[8] = (uint8_t)op;
   if (doc_len) memcpy(p + HEAD, doc, doc_len);
   return MDBEE_OK;
@@ -45,24 +45,22 @@ int mdb_store_pending_upsert(mdb_store_txn *txn, const mdb_store_key *key,
                              const uint8_t *doc, size_t doc_len,
                              mdb_error *err) {
   /* The smallest BSON document is 5 bytes and states its own length. */
-  if (!doc || doc_len < 5 || store_get_u32le(doc) != doc_len ||
+  if (!doc || doc_len < 5 || store_get_le(doc, 4) != doc_len ||
       doc[doc_len - 1] != 0)
     return mdb_error_set(err, MDBEE_EINVAL, "pending upsert: not a BSON document");
   uint8_t buf[MDB_STORE_KEY_MAX];
-  size_t len;
-  int rc = store_key_encode(key, buf, &len, err);
+  MDB_val k;
+  int rc = store_key_encode(key, buf, &k, err);
   if (rc != MDBEE_OK) return rc;
-  MDB_val k = {len, buf};
   return put_raw(txn, &k, OP_UPSERT, doc, doc_len, err);
 }
 
 int mdb_store_pending_delete(mdb_store_txn *txn, const mdb_store_key *key,
                              mdb_error *err) {
   uint8_t buf[MDB_STORE_KEY_MAX];
-  size_t len;
-  int rc = store_key_encode(key, buf, &len, err);
+  MDB_val k;
+  int rc = store_key_encode(key, buf, &k, err);
   if (rc != MDBEE_OK) return rc;
-  MDB_val k = {len, buf};
   return put_raw(txn, &k, OP_DELETE, NULL, 0, err);
 }
 
@@ -71,7 +69,7 @@ static int decode_change(const MDB_val *k, const MDB_val *v,
   const uint8_t *p = v->mv_data;
   if (store_key_decode(k->mv_data, k->mv_size, &out->key) != 0) return -1;
   if (v->mv_size < HEAD) return -1;
-  out->seq = store_get_u64le(p);
+  out->seq = store_get_le(p, 8);
   if (p[8] == OP_DELETE && v->mv_size == HEAD) {
     out->deleted = 1;
     out->doc = NULL;
@@ -88,10 +86,9 @@ static int decode_change(const MDB_val *k, const MDB_val *v,
 int mdb_store_pending_get(mdb_store_txn *txn, const mdb_store_key *key,
                           mdb_store_change *out, mdb_error *err) {
   uint8_t buf[MDB_STORE_KEY_MAX];
-  size_t len;
-  int rc = store_key_encode(key, buf, &len, err);
+  MDB_val k, v;
+  int rc = store_key_encode(key, buf, &k, err);
   if (rc != MDBEE_OK) return rc;
-  MDB_val k = {len, buf}, v;
   rc = mdb_get(txn->txn, txn->store->pending, &k, &v);
   if (rc == MDB_NOTFOUND)
     return mdb_error_set(err, MDBEE_ENOTFOUND, "no pending change");
@@ -105,14 +102,13 @@ int mdb_store_pending_get(mdb_store_txn *txn, const mdb_store_key *key,
 int mdb_store_pending_clear(mdb_store_txn *txn, const mdb_store_key *key,
                             uint64_t seq, mdb_error *err) {
   uint8_t buf[MDB_STORE_KEY_MAX];
-  size_t len;
-  int rc = store_key_encode(key, buf, &len, err);
+  MDB_val k, v;
+  int rc = store_key_encode(key, buf, &k, err);
   if (rc != MDBEE_OK) return rc;
-  MDB_val k = {len, buf}, v;
   rc = mdb_get(txn->txn, txn->store->pending, &k, &v);
   if (rc == MDB_NOTFOUND) return MDBEE_OK;
   if (rc != 0) return store_fail(txn, err, rc, "reading a pending change");
-  if (v.mv_size < HEAD || store_get_u64le(v.mv_data) != seq) return MDBEE_OK;
+  if (v.mv_size < HEAD || store_get_le(v.mv_data, 8) != seq) return MDBEE_OK;
   rc = mdb_del(txn->txn, txn->store->pending, &k, NULL);
   if (rc != 0) return store_fail(txn, err, rc, "clearing a pending change");
   return MDBEE_OK;
@@ -198,7 +194,7 @@ static int sweep_pending(void *ctx, MDB_cursor *cur, MDB_val *k, MDB_val *v) {
   int rc = next_seq(s->t, &seq, s->err);
   if (rc != MDBEE_OK) return rc;
   uint8_t val[HEAD];
-  store_put_u64le(val, seq);
+  store_put_le(val, seq, 8);
   val[8] = OP_DELETE;
   MDB_val nv = {HEAD, val};
   /* The value shrinks, so LMDB re-inserts: k must not point into the page
@@ -243,10 +239,9 @@ int mdb_store_scan_begin(mdb_store_txn *txn, const char *db,
 int mdb_store_scan_mark(mdb_store_txn *txn, const mdb_store_key *key,
                         mdb_error *err) {
   uint8_t buf[MDB_STORE_KEY_MAX];
-  size_t len;
-  int rc = store_key_encode(key, buf, &len, err);
+  MDB_val k, v = {0, NULL};
+  int rc = store_key_encode(key, buf, &k, err);
   if (rc != MDBEE_OK) return rc;
-  MDB_val k = {len, buf}, v = {0, NULL};
   rc = mdb_put(txn->txn, txn->store->seen, &k, &v, 0);
   if (rc != 0) return store_fail(txn, err, rc, "marking a scanned document");
   return MDBEE_OK;

@@ -169,7 +169,7 @@ static size_t put_name(uint8_t *p, const char *name, size_t len) {
   return 2 + len;
 }
 
-int store_key_encode(const mdb_store_key *key, uint8_t *buf, size_t *len,
+int store_key_encode(const mdb_store_key *key, uint8_t *buf, MDB_val *out,
                      mdb_error *err) {
   if (key->id_len == 0)
     return mdb_error_set(err, MDBEE_EINVAL, "document key without _id");
@@ -183,7 +183,8 @@ int store_key_encode(const mdb_store_key *key, uint8_t *buf, size_t *len,
   size_t n = put_name(buf, key->db, key->db_len);
   n += put_name(buf + n, key->coll, key->coll_len);
   memcpy(buf + n, key->id, key->id_len);
-  *len = n + key->id_len;
+  out->mv_size = n + key->id_len;
+  out->mv_data = buf;
   return MDBEE_OK;
 }
 
@@ -238,46 +239,25 @@ int store_each(mdb_store_txn *t, MDB_dbi dbi, const uint8_t *prefix,
   return MDBEE_OK;
 }
 
+static int del_entry(void *ctx, MDB_cursor *cur, MDB_val *k, MDB_val *v) {
+  (void)k;
+  (void)v;
+  /* LMDB's MDB_NEXT after a cursor delete lands on the following entry. */
+  int rc = mdb_cursor_del(cur, 0);
+  return rc == 0 ? MDBEE_OK : store_fail(NULL, ctx, rc, "deleting a range");
+}
+
 int store_del_prefix(mdb_store_txn *t, MDB_dbi dbi, const uint8_t *prefix,
                      size_t plen, mdb_error *err) {
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(t->txn, dbi, &cur);
-  if (rc != 0) return store_fail(t, err, rc, "opening a cursor");
-  MDB_val k = {plen, (void *)prefix}, v;
-  rc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
-            : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-  while (rc == 0 && (plen == 0 || (k.mv_size >= plen &&
-                                   memcmp(k.mv_data, prefix, plen) == 0))) {
-    rc = mdb_cursor_del(cur, 0);
-    if (rc != 0) break;
-    /* Re-seek rather than trust the cursor's position after a delete. */
-    k.mv_size = plen;
-    k.mv_data = (void *)prefix;
-    rc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
-              : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-  }
-  mdb_cursor_close(cur);
-  if (rc != 0 && rc != MDB_NOTFOUND)
-    return store_fail(t, err, rc, "deleting a range");
-  return MDBEE_OK;
+  return store_each(t, dbi, prefix, plen, del_entry, err, err);
 }
 
-void store_put_u64le(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+void store_put_le(uint8_t *p, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
-uint64_t store_get_u64le(const uint8_t *p) {
+uint64_t store_get_le(const uint8_t *p, int bytes) {
   uint64_t v = 0;
-  for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-  return v;
-}
-
-void store_put_u32le(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-uint32_t store_get_u32le(const uint8_t *p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; i--) v = v << 8 | p[i];
+  for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
   return v;
 }

@@ -33,8 +33,8 @@ struct mdb_store_txn {
 int store_fail(mdb_store_txn *t, mdb_error *err, int rc, const char *what);
 
 /* Writes the layout described in store.h into buf (MDB_STORE_KEY_MAX
- * bytes); MDBEE_EINVAL when it does not fit. */
-int store_key_encode(const mdb_store_key *key, uint8_t *buf, size_t *len,
+ * bytes) and points out at it; MDBEE_EINVAL when it does not fit. */
+int store_key_encode(const mdb_store_key *key, uint8_t *buf, MDB_val *out,
                      mdb_error *err);
 
 /* Splits an encoded key; returns 0, or -1 when malformed. */
@@ -57,10 +57,8 @@ int store_each(mdb_store_txn *t, MDB_dbi dbi, const uint8_t *prefix,
 int store_del_prefix(mdb_store_txn *t, MDB_dbi dbi, const uint8_t *prefix,
                      size_t plen, mdb_error *err);
 
-/* Little- and big-endian integer helpers for the value layouts. */
-void store_put_u64le(uint8_t *p, uint64_t v);
-uint64_t store_get_u64le(const uint8_t *p);
-void store_put_u32le(uint8_t *p, uint32_t v);
-uint32_t store_get_u32le(const uint8_t *p);
+/* Little-endian integers of the value layouts (bytes: 2, 4 or 8). */
+void store_put_le(uint8_t *p, uint64_t v, int bytes);
+uint64_t store_get_le(const uint8_t *p, int bytes);
 
 #endif

@@ -57,6 +57,19 @@ static bson_t *make_doc(int32_t id, int32_t value) {
   return b;
 }
 
+/* A document key with an int32 _id; k.id points into id. */
+typedef struct test_key {
+  uint8_t id[5];
+  mdb_store_key k;
+} test_key;
+
+static const mdb_store_key *key_of(test_key *t, const char *db,
+                                   const char *coll, int32_t id) {
+  int_id(id, t->id);
+  mdb_store_key_init(&t->k, db, coll, t->id, sizeof t->id);
+  return &t->k;
+}
+
 static int32_t doc_value(const uint8_t *data, size_t len) {
   bson_t b;
   assert_true(bson_init_static(&b, data, len));
@@ -79,14 +92,12 @@ static void commit(mdb_store_txn *t) {
 
 static void upsert(mdb_store_txn *t, const char *db, const char *coll,
                    int32_t id, int32_t value) {
-  uint8_t idb[5];
-  int_id(id, idb);
-  mdb_store_key k;
-  mdb_store_key_init(&k, db, coll, idb, sizeof idb);
+  test_key tk;
+  const mdb_store_key *key = key_of(&tk, db, coll, id);
   bson_t *d = make_doc(id, value);
   mdb_error err = {0};
   assert_int_equal(
-      mdb_store_pending_upsert(t, &k, bson_get_data(d), d->len, &err),
+      mdb_store_pending_upsert(t, key, bson_get_data(d), d->len, &err),
       MDBEE_OK);
   bson_destroy(d);
 }
@@ -94,13 +105,11 @@ static void upsert(mdb_store_txn *t, const char *db, const char *coll,
 /* Reads the pending change of db.coll/id: -1 absent, -2 delete, else v. */
 static int32_t pending_of(mdb_store_txn *t, const char *db, const char *coll,
                           int32_t id) {
-  uint8_t idb[5];
-  int_id(id, idb);
-  mdb_store_key k;
-  mdb_store_key_init(&k, db, coll, idb, sizeof idb);
+  test_key tk;
+  const mdb_store_key *key = key_of(&tk, db, coll, id);
   mdb_store_change c;
   mdb_error err = {0};
-  int rc = mdb_store_pending_get(t, &k, &c, &err);
+  int rc = mdb_store_pending_get(t, key, &c, &err);
   if (rc == MDBEE_ENOTFOUND) return -1;
   assert_int_equal(rc, MDBEE_OK);
   if (c.deleted) return -2;
@@ -109,17 +118,15 @@ static int32_t pending_of(mdb_store_txn *t, const char *db, const char *coll,
 
 static void index_doc(mdb_store_txn *t, const char *db, const char *coll,
                       int32_t id, uint8_t tag, uint64_t size) {
-  uint8_t idb[5];
-  int_id(id, idb);
-  mdb_store_key k;
-  mdb_store_key_init(&k, db, coll, idb, sizeof idb);
+  test_key tk;
+  const mdb_store_key *key = key_of(&tk, db, coll, id);
   mdb_store_doc d = {0};
   memset(d.ref, tag, 32);
   d.ref_len = 32;
   memset(d.hash, tag ^ 0xff, 32);
   d.size = size;
   mdb_error err = {0};
-  assert_int_equal(mdb_store_doc_put(t, &k, &d, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_doc_put(t, key, &d, &err), MDBEE_OK);
 }
 
 static void test_pending_latest_wins(void **state) {
@@ -128,12 +135,10 @@ static void test_pending_latest_wins(void **state) {
   upsert(t, "db", "c", 1, 10);
   upsert(t, "db", "c", 1, 11);
   upsert(t, "db", "c", 2, 20);
-  uint8_t idb[5];
-  int_id(2, idb);
-  mdb_store_key k;
-  mdb_store_key_init(&k, "db", "c", idb, 5);
+  test_key tk;
+  const mdb_store_key *key = key_of(&tk, "db", "c", 2);
   mdb_error err = {0};
-  assert_int_equal(mdb_store_pending_delete(t, &k, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_pending_delete(t, key, &err), MDBEE_OK);
   commit(t);
 
   t = begin(f->store, 1);
@@ -149,21 +154,20 @@ static void test_pending_latest_wins(void **state) {
 static void test_pending_rejects_bad_input(void **state) {
   fixture *f = *state;
   mdb_store_txn *t = begin(f->store, 0);
-  uint8_t idb[5];
-  int_id(1, idb);
-  mdb_store_key k;
-  mdb_store_key_init(&k, "db", "c", idb, 5);
+  test_key tk;
+  const mdb_store_key *key = key_of(&tk, "db", "c", 1);
   mdb_error err = {0};
   const uint8_t junk[] = {9, 0, 0, 0, 1, 2, 3, 4, 0}; /* length lies */
-  assert_int_equal(mdb_store_pending_upsert(t, &k, junk, 6, &err),
+  assert_int_equal(mdb_store_pending_upsert(t, key, junk, 6, &err),
                    MDBEE_EINVAL);
   uint8_t big[600];
   memset(big, 'x', sizeof big);
   big[0] = BSON_TYPE_BINARY;
+  mdb_store_key k;
   mdb_store_key_init(&k, "db", "c", big, sizeof big);
   assert_int_equal(mdb_store_pending_delete(t, &k, &err), MDBEE_EINVAL);
   assert_non_null(strstr(err.message, "_id too large"));
-  mdb_store_key_init(&k, "db", "c", idb, 0);
+  mdb_store_key_init(&k, "db", "c", big, 0);
   assert_int_equal(mdb_store_pending_delete(t, &k, &err), MDBEE_EINVAL);
   commit(t);
   t = begin(f->store, 1);
@@ -190,6 +194,15 @@ static int collect(void *ctx, const mdb_store_change *c) {
   return 0;
 }
 
+/* Reads every pending change in a read transaction. */
+static void walk_pending(mdb_store *s, struct walk *w) {
+  mdb_store_txn *t = begin(s, 1);
+  mdb_error err = {0};
+  memset(w, 0, sizeof *w);
+  assert_int_equal(mdb_store_pending_each(t, collect, w, &err), MDBEE_OK);
+  mdb_store_abort(t);
+}
+
 /* ("ab","c") and ("a","bc") must be different keys; iteration follows the
  * documented byte layout (length-prefixed names, then the _id). */
 static void test_key_layout_and_order(void **state) {
@@ -199,11 +212,8 @@ static void test_key_layout_and_order(void **state) {
   upsert(t, "a", "bc", 1, 2);
   upsert(t, "a", "bc", 0, 3);
   commit(t);
-  t = begin(f->store, 1);
-  struct walk w = {0};
-  mdb_error err = {0};
-  assert_int_equal(mdb_store_pending_each(t, collect, &w, &err), MDBEE_OK);
-  mdb_store_abort(t);
+  struct walk w;
+  walk_pending(f->store, &w);
   assert_int_equal(w.n, 3);
   /* u16 length 1 sorts before length 2; within a.bc, _id 0 before 1. */
   assert_string_equal(w.names[0], "a/bc");
@@ -241,11 +251,9 @@ static void test_pending_clear_respects_seq(void **state) {
   upsert(t, "db", "c", 2, 2);
   commit(t);
 
-  t = begin(f->store, 1);
-  struct walk w = {0};
+  struct walk w;
+  walk_pending(f->store, &w);
   mdb_error err = {0};
-  assert_int_equal(mdb_store_pending_each(t, collect, &w, &err), MDBEE_OK);
-  mdb_store_abort(t);
   assert_int_equal(w.n, 2);
   assert_true(w.seqs[1] > w.seqs[0]);
 
@@ -255,11 +263,9 @@ static void test_pending_clear_respects_seq(void **state) {
 
   t = begin(f->store, 0);
   for (int i = 0; i < 2; i++) {
-    uint8_t idb[5];
-    int_id(i + 1, idb);
-    mdb_store_key k;
-    mdb_store_key_init(&k, "db", "c", idb, 5);
-    assert_int_equal(mdb_store_pending_clear(t, &k, w.seqs[i], &err), MDBEE_OK);
+    test_key tk;
+    const mdb_store_key *key = key_of(&tk, "db", "c", i + 1);
+    assert_int_equal(mdb_store_pending_clear(t, key, w.seqs[i], &err), MDBEE_OK);
   }
   commit(t);
   t = begin(f->store, 1);
@@ -281,10 +287,8 @@ static void test_abort_discards(void **state) {
 static void test_doc_index_and_stats(void **state) {
   fixture *f = *state;
   mdb_store_txn *t = begin(f->store, 0);
-  uint8_t idb[5];
-  int_id(7, idb);
-  mdb_store_key k;
-  mdb_store_key_init(&k, "db", "c", idb, 5);
+  test_key tk;
+  const mdb_store_key *key = key_of(&tk, "db", "c", 7);
   mdb_store_index_key keys[2] = {
       {"by_name", 7, (const uint8_t *)"\x02" "alice", 6},
       {"by_age", 6, (const uint8_t *)"\x01\x80\x00\x00\x2a", 5}};
@@ -296,14 +300,14 @@ static void test_doc_index_and_stats(void **state) {
   d.index_keys = keys;
   d.n_index_keys = 2;
   mdb_error err = {0};
-  assert_int_equal(mdb_store_doc_put(t, &k, &d, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_doc_put(t, key, &d, &err), MDBEE_OK);
   index_doc(t, "db", "c", 8, 0x22, 50);
   index_doc(t, "db", "other", 1, 0x33, 5);
   commit(t);
 
   t = begin(f->store, 0);
   mdb_store_doc got;
-  assert_int_equal(mdb_store_doc_get(t, &k, &got, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_doc_get(t, key, &got, &err), MDBEE_OK);
   assert_int_equal(got.ref_len, 64);
   assert_memory_equal(got.ref, d.ref, 64);
   assert_memory_equal(got.hash, d.hash, 32);
@@ -327,9 +331,9 @@ static void test_doc_index_and_stats(void **state) {
 
   /* Replacing keeps the count and adjusts the bytes; deleting drops it. */
   index_doc(t, "db", "c", 8, 0x23, 70);
-  assert_int_equal(mdb_store_doc_del(t, &k, &err), MDBEE_OK);
-  assert_int_equal(mdb_store_doc_del(t, &k, &err), MDBEE_OK);
-  assert_int_equal(mdb_store_doc_get(t, &k, &got, &err), MDBEE_ENOTFOUND);
+  assert_int_equal(mdb_store_doc_del(t, key, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_doc_del(t, key, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_doc_get(t, key, &got, &err), MDBEE_ENOTFOUND);
   assert_int_equal(mdb_store_stats_get(t, "db", "c", &st, &err), MDBEE_OK);
   assert_int_equal(st.count, 1);
   assert_int_equal(st.bytes, 70);
@@ -414,17 +418,21 @@ static void test_rescan_sweeps_unseen(void **state) {
   index_doc(t, "db", "d", 9, 9, 1);
   upsert(t, "db", "c", 3, 3);
   mdb_error err = {0};
+  /* Marks of a scan that a crash interrupted must not spare anything. */
+  for (int32_t id = 1; id <= 3; id += 2) {
+    test_key stale;
+    assert_int_equal(mdb_store_scan_mark(t, key_of(&stale, "db", "c", id), &err),
+                     MDBEE_OK);
+  }
   assert_int_equal(mdb_store_scan_begin(t, "db", "c", &err), MDBEE_OK);
   commit(t);
 
   /* The scan spans transactions; it sees only _id 2. */
   t = begin(f->store, 0);
   upsert(t, "db", "c", 2, 22);
-  uint8_t idb[5];
-  int_id(2, idb);
-  mdb_store_key k;
-  mdb_store_key_init(&k, "db", "c", idb, 5);
-  assert_int_equal(mdb_store_scan_mark(t, &k, &err), MDBEE_OK);
+  test_key tk;
+  const mdb_store_key *key = key_of(&tk, "db", "c", 2);
+  assert_int_equal(mdb_store_scan_mark(t, key, &err), MDBEE_OK);
   commit(t);
 
   t = begin(f->store, 0);
@@ -598,15 +606,13 @@ static void event_writer(const char *dir) {
   for (int32_t i = 1;; i++) {
     mdb_store_txn *t;
     if (mdb_store_begin(s, 0, &t, &err) != MDBEE_OK) _exit(4);
-    uint8_t idb[5];
-    int_id(i % DOCS, idb);
-    mdb_store_key k;
-    mdb_store_key_init(&k, "db", "c", idb, 5);
+    test_key tk;
+    const mdb_store_key *key = key_of(&tk, "db", "c", i % DOCS);
     bson_t *d = make_doc(i % DOCS, i);
     uint8_t tok[4];
     memcpy(tok, &i, 4);
     mdb_store_resume r = {tok, 4, (uint32_t)i, 0};
-    if (mdb_store_pending_upsert(t, &k, bson_get_data(d), d->len, &err) ||
+    if (mdb_store_pending_upsert(t, key, bson_get_data(d), d->len, &err) ||
         mdb_store_resume_put(t, "db", "c", &r, &err) ||
         mdb_store_commit(t, &err))
       _exit(5);
@@ -679,12 +685,10 @@ static void snapshot_writer(const char *dir) {
     mdb_store_txn *t;
     if (mdb_store_begin(s, 0, &t, &err) != MDBEE_OK) _exit(4);
     for (int32_t d = 0; d < DOCS; d++) {
-      uint8_t idb[5];
-      int_id(d, idb);
-      mdb_store_key k;
-      mdb_store_key_init(&k, "db", "c", idb, 5);
+      test_key tk;
+      const mdb_store_key *key = key_of(&tk, "db", "c", d);
       bson_t *doc = make_doc(d, round);
-      if (mdb_store_pending_upsert(t, &k, bson_get_data(doc), doc->len, &err))
+      if (mdb_store_pending_upsert(t, key, bson_get_data(doc), doc->len, &err))
         _exit(5);
       bson_destroy(doc);
     }
@@ -692,18 +696,16 @@ static void snapshot_writer(const char *dir) {
 
     if (mdb_store_begin(s, 0, &t, &err) != MDBEE_OK) _exit(4);
     for (int32_t d = 0; d < DOCS; d++) {
-      uint8_t idb[5];
-      int_id(d, idb);
-      mdb_store_key k;
-      mdb_store_key_init(&k, "db", "c", idb, 5);
+      test_key tk;
+      const mdb_store_key *key = key_of(&tk, "db", "c", d);
       mdb_store_change c;
-      if (mdb_store_pending_get(t, &k, &c, &err)) _exit(7);
+      if (mdb_store_pending_get(t, key, &c, &err)) _exit(7);
       mdb_store_doc doc = {0};
       memset(doc.ref, (uint8_t)round, 32);
       doc.ref_len = 32;
       doc.size = (uint64_t)round;
-      if (mdb_store_doc_put(t, &k, &doc, &err) ||
-          mdb_store_pending_clear(t, &k, c.seq, &err))
+      if (mdb_store_doc_put(t, key, &doc, &err) ||
+          mdb_store_pending_clear(t, key, c.seq, &err))
         _exit(8);
     }
     mdb_store_snapshot snap = {0};
@@ -737,12 +739,10 @@ static void test_kill_during_snapshots(void **state) {
    * none indexed for it) or after its snapshot: never in between. */
   assert_true(pending == 0 || pending == DOCS);
   for (int32_t d = 0; d < DOCS; d++) {
-    uint8_t idb[5];
-    int_id(d, idb);
-    mdb_store_key k;
-    mdb_store_key_init(&k, "db", "c", idb, 5);
+    test_key tk;
+    const mdb_store_key *key = key_of(&tk, "db", "c", d);
     mdb_store_doc doc;
-    assert_int_equal(mdb_store_doc_get(t, &k, &doc, &err), MDBEE_OK);
+    assert_int_equal(mdb_store_doc_get(t, key, &doc, &err), MDBEE_OK);
     assert_int_equal(doc.ref[0], (uint8_t)snaps);
     if (pending)
       assert_int_equal(pending_of(t, "db", "c", d), (int32_t)snaps + 1);
