@@ -74,10 +74,11 @@ typedef struct mdb_source_event {
 typedef int (*mdb_source_event_fn)(void *ctx, const mdb_source_event *ev,
                                    mdb_error *err);
 
-/* Called once per stream at start: fills token with the stored resume
- * token of stream (db, coll) and returns 1, or returns 0 when there is
- * none (the stream then does an initial sync), or a negative value on
- * failure. */
+/* Called once per stream at start.  token is uninitialised storage: when
+ * stream (db, coll) has a stored resume token, initialise it with a copy
+ * (bson_copy_to) and return 1 (the source destroys it); return 0 when
+ * there is none (the stream then does an initial sync), or a negative
+ * value on failure. */
 typedef int (*mdb_source_resume_fn)(void *ctx, const char *db,
                                     const char *coll, bson_t *token);
 
@@ -94,6 +95,8 @@ typedef struct mdb_source_options {
   size_t n_namespaces;
   mdb_source_level level;
   uint32_t batch_size;        /* scan and getMore batch size; 0 = 1000 */
+  uint32_t await_ms;          /* how long one read of a stream waits on the
+                                 server (maxAwaitTimeMS); 0 = 100 */
   mdb_source_resume_fn resume;
   void *resume_ctx;
   mdb_source_fault_fn fault;  /* NULL in production */

@@ -12,6 +12,7 @@ struct command {
 
 static const struct command commands[] = {
     {"version", "print the mdbee version", cli_version},
+    {"source", "dump: print normalised MongoDB change events", cli_source},
 };
 
 static void usage(FILE *out) {

@@ -1,0 +1,128 @@
+/* Normalisation of one change event, and _id key bytes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "source_internal.h"
+
+/* Finds dotted path in doc; 1 when present with the given type (or any
+ * type when type is 0). */
+static int find(const bson_t *doc, const char *path, bson_type_t type,
+                bson_iter_t *it) {
+  bson_iter_t root;
+  if (!bson_iter_init(&root, doc) || !bson_iter_find_descendant(&root, path, it))
+    return 0;
+  return type == 0 || bson_iter_type(it) == type;
+}
+
+static const char *string_at(const bson_t *doc, const char *path) {
+  bson_iter_t it;
+  return find(doc, path, BSON_TYPE_UTF8, &it) ? bson_iter_utf8(&it, NULL) : NULL;
+}
+
+/* fullDocument as a document that has an _id, else 0. */
+static int full_document(const bson_t *change, bson_t *doc) {
+  bson_iter_t it;
+  if (!find(change, "fullDocument", BSON_TYPE_DOCUMENT, &it)) return 0;
+  uint32_t len;
+  const uint8_t *data;
+  bson_iter_document(&it, &len, &data);
+  if (!bson_init_static(doc, data, len)) return 0;
+  bson_iter_t id;
+  return bson_iter_init_find(&id, doc, "_id");
+}
+
+static int key_from(const bson_t *change, const bson_t *doc, int have_doc,
+                    bson_value_t *id) {
+  bson_iter_t it;
+  if (find(change, "documentKey._id", 0, &it) ||
+      (have_doc && bson_iter_init_find(&it, doc, "_id"))) {
+    *id = *bson_iter_value(&it);
+    return 1;
+  }
+  return 0;
+}
+
+int source_normalise(const bson_t *change, const char *stream_db,
+                     const char *stream_coll, source_change *out,
+                     mdb_error *err) {
+  memset(out, 0, sizeof *out);
+  const char *op = string_at(change, "operationType");
+  if (!op)
+    return mdb_error_set(err, MDBEE_EFORMAT,
+                         "change event without operationType");
+  out->operation = op;
+  out->db = string_at(change, "ns.db");
+  out->coll = string_at(change, "ns.coll");
+  if (!out->db) out->db = stream_db;
+  /* Without ns, an event of a collection stream is about that collection;
+   * a database-wide event (dropDatabase) names no collection at all. */
+  if (!out->coll && strcmp(op, "dropDatabase") != 0) out->coll = stream_coll;
+  bson_iter_t it;
+  if (find(change, "clusterTime", BSON_TYPE_TIMESTAMP, &it))
+    bson_iter_timestamp(&it, &out->cluster_t, &out->cluster_i);
+
+  out->op = MDB_SOURCE_CHECKPOINT;
+  int is_insert = strcmp(op, "insert") == 0;
+  if (is_insert || strcmp(op, "update") == 0 || strcmp(op, "replace") == 0) {
+    int have_doc = full_document(change, &out->doc);
+    int have_id = key_from(change, &out->doc, have_doc, &out->id);
+    if (is_insert && !have_doc)
+      return mdb_error_set(err, MDBEE_EFORMAT,
+                           "insert event without fullDocument._id");
+    if (have_doc) {
+      out->op = MDB_SOURCE_UPSERT;
+    } else if (have_id) {
+      /* updateLookup found nothing: the document is gone by now. */
+      out->op = MDB_SOURCE_DELETE;
+    }
+    /* Neither: a server that reports neither key nor document for a gone
+     * document (mongo-java-server) delivers its delete next; nothing to
+     * do but move the resume point. */
+  } else if (strcmp(op, "delete") == 0) {
+    if (!key_from(change, NULL, 0, &out->id))
+      return mdb_error_set(err, MDBEE_EFORMAT,
+                           "delete event without documentKey._id");
+    out->op = MDB_SOURCE_DELETE;
+  } else if (strcmp(op, "drop") == 0) {
+    out->op = MDB_SOURCE_DROP;
+  } else if (strcmp(op, "rename") == 0) {
+    out->op = MDB_SOURCE_DROP;
+    out->to_db = string_at(change, "to.db");
+    out->to_coll = string_at(change, "to.coll");
+  } else if (strcmp(op, "dropDatabase") == 0) {
+    out->op = MDB_SOURCE_DROP_DATABASE;
+    out->coll = NULL;
+  } else if (strcmp(op, "invalidate") == 0) {
+    out->invalidate = 1;
+  }
+  if (out->op != MDB_SOURCE_CHECKPOINT && !out->db)
+    return mdb_error_set(err, MDBEE_EFORMAT, "%s event without ns.db", op);
+  if ((out->op == MDB_SOURCE_UPSERT || out->op == MDB_SOURCE_DELETE ||
+       out->op == MDB_SOURCE_DROP) && !out->coll)
+    return mdb_error_set(err, MDBEE_EFORMAT, "%s event without ns.coll", op);
+  return MDBEE_OK;
+}
+
+int mdb_source_id_key(const bson_value_t *v, uint8_t **out, size_t *len,
+                      mdb_error *err) {
+  /* A one-element document with an empty name is: i32 length, type, the
+   * name's NUL, the value, the document's NUL.  Keep type and value. */
+  bson_t b = BSON_INITIALIZER;
+  if (!bson_append_value(&b, "", 0, v)) {
+    bson_destroy(&b);
+    return mdb_error_set(err, MDBEE_EINVAL, "_id cannot be encoded");
+  }
+  const uint8_t *data = bson_get_data(&b);
+  size_t n = b.len - 6;
+  uint8_t *key = malloc(n);
+  if (!key) {
+    bson_destroy(&b);
+    return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  }
+  key[0] = data[4];
+  memcpy(key + 1, data + 6, n - 1);
+  bson_destroy(&b);
+  *out = key;
+  *len = n;
+  return MDBEE_OK;
+}
