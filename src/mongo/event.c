@@ -53,6 +53,7 @@ int source_normalise(const bson_t *change, const char *stream_db,
   out->operation = op;
   out->db = string_at(change, "ns.db");
   out->coll = string_at(change, "ns.coll");
+  int named = out->coll != NULL;
   if (!out->db) out->db = stream_db;
   /* Without ns, an event of a collection stream is about that collection;
    * a database-wide event (dropDatabase) names no collection at all. */
@@ -83,6 +84,12 @@ int source_normalise(const bson_t *change, const char *stream_db,
       return mdb_error_set(err, MDBEE_EFORMAT,
                            "delete event without documentKey._id");
     out->op = MDB_SOURCE_DELETE;
+  } else if (!named && (strcmp(op, "drop") == 0 || strcmp(op, "rename") == 0)) {
+    /* Which collection?  mongo-java-server sends the drop of any
+     * collection of the database to every collection's stream without ns;
+     * assuming the stream's own would delete live data.  A re-scan is
+     * right whichever collection it was. */
+    out->rescan = 1;
   } else if (strcmp(op, "drop") == 0) {
     out->op = MDB_SOURCE_DROP;
   } else if (strcmp(op, "rename") == 0) {

@@ -234,6 +234,12 @@ static int handle_event(mdb_source *s, stream *st, const bson_t *change,
   int rc = source_normalise(change, st->db, st->coll, &c, err);
   if (rc != MDBEE_OK) return rc;
   if (c.invalidate) return rescan_stream(s, st, err);
+  /* The token is handed out (CHECKPOINT below) only after the re-scan, so
+   * a crash during it replays the event and scans again. */
+  for (size_t i = 0; c.rescan && rc == MDBEE_OK && i < s->n_allow; i++)
+    if (covers(st, &s->allow[i]))
+      rc = scan_collection(s, st, &s->allow[i], NULL, err);
+  if (rc != MDBEE_OK) return rc;
 
   mdb_source_event ev = {.op = c.op, .db = c.db, .coll = c.coll,
                          .resume_token = token, .stream_db = st->db,

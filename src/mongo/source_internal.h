@@ -8,6 +8,7 @@ typedef struct source_change {
   mdb_source_op op;        /* UPSERT, DELETE, DROP, DROP_DATABASE or
                               CHECKPOINT (nothing to apply) */
   int invalidate;          /* the stream ended: reopen it and re-scan */
+  int rescan;              /* re-scan the stream's collections, then go on */
   const char *db;          /* NUL-terminated, into the event or stream */
   const char *coll;
   const char *to_db;       /* rename target, else NULL */
