@@ -133,4 +133,12 @@ void mdb_source_close(mdb_source *src);
 int mdb_source_id_key(const bson_value_t *v, uint8_t **out, size_t *len,
                       mdb_error *err);
 
+/* The inverse of mdb_source_id_key, for keys read back from mdb_store (a
+ * delete has no document to take the _id from): sets *holder to a new
+ * document {"": value} (free it with bson_destroy) and *out to its value,
+ * which points into *holder.  MDBEE_EFORMAT when the bytes are not exactly
+ * one well-formed BSON value. */
+int mdb_source_id_value(const uint8_t *key, size_t len, bson_t **holder,
+                        bson_value_t *out, mdb_error *err);
+
 #endif

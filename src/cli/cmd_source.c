@@ -91,25 +91,14 @@ static int on_fault(void *ctx, const char *point, const char *db,
 /* Prints {"pending": {db, coll, id, deleted, doc}} per pending change. */
 static int print_one_pending(void *ctx, const mdb_store_change *c) {
   (void)ctx;
-  /* Rebuild {"id": <value>} from the key's type byte and value bytes. */
-  size_t n = 4 + 1 + 3 + (c->key.id_len - 1) + 1;
-  uint8_t *raw = malloc(n);
-  if (!raw) return MDBEE_ENOMEM;
-  raw[0] = (uint8_t)n;
-  raw[1] = (uint8_t)(n >> 8);
-  raw[2] = (uint8_t)(n >> 16);
-  raw[3] = (uint8_t)(n >> 24);
-  raw[4] = c->key.id[0];
-  memcpy(raw + 5, "id", 3);
-  memcpy(raw + 8, c->key.id + 1, c->key.id_len - 1);
-  raw[n - 1] = 0;
-  bson_t idoc, line = BSON_INITIALIZER, p;
-  bson_iter_t it;
-  int ok = bson_init_static(&idoc, raw, n) && bson_iter_init_find(&it, &idoc, "id");
+  bson_t *holder = NULL, line = BSON_INITIALIZER, p;
+  bson_value_t id;
+  int ok = mdb_source_id_value(c->key.id, c->key.id_len, &holder, &id,
+                               NULL) == MDBEE_OK;
   BSON_APPEND_DOCUMENT_BEGIN(&line, "pending", &p);
   bson_append_utf8(&p, "db", 2, c->key.db, (int)c->key.db_len);
   bson_append_utf8(&p, "coll", 4, c->key.coll, (int)c->key.coll_len);
-  if (ok) BSON_APPEND_VALUE(&p, "id", bson_iter_value(&it));
+  if (ok) BSON_APPEND_VALUE(&p, "id", &id);
   BSON_APPEND_BOOL(&p, "deleted", c->deleted);
   bson_t doc;
   if (!c->deleted && bson_init_static(&doc, c->doc, c->doc_len))
@@ -119,7 +108,7 @@ static int print_one_pending(void *ctx, const mdb_store_change *c) {
   printf("%s\n", json);
   bson_free(json);
   bson_destroy(&line);
-  free(raw);
+  if (holder) bson_destroy(holder);
   return MDBEE_OK;
 }
 

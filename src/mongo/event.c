@@ -133,3 +133,33 @@ int mdb_source_id_key(const bson_value_t *v, uint8_t **out, size_t *len,
   *len = n;
   return MDBEE_OK;
 }
+
+int mdb_source_id_value(const uint8_t *key, size_t len, bson_t **holder,
+                        bson_value_t *out, mdb_error *err) {
+  if (len < 1 || len > INT32_MAX - 8)
+    return mdb_error_set(err, MDBEE_EFORMAT, "_id key of %zu bytes", len);
+  /* {"": value}: i32 length, type, the empty name's NUL, value, NUL. */
+  size_t n = len + 6;
+  uint8_t *raw = malloc(n);
+  if (!raw) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  for (int i = 0; i < 4; i++) raw[i] = (uint8_t)(n >> (8 * i));
+  raw[4] = key[0];
+  raw[5] = 0;
+  memcpy(raw + 6, key + 1, len - 1);
+  raw[n - 1] = 0;
+  bson_t *doc = bson_new_from_data(raw, n);
+  free(raw);
+  bson_iter_t it;
+  size_t bad;
+  if (!doc || !bson_validate(doc, BSON_VALIDATE_NONE, &bad) ||
+      !bson_iter_init(&it, doc) || !bson_iter_next(&it) ||
+      bson_iter_next(&it)) {
+    if (doc) bson_destroy(doc);
+    return mdb_error_set(err, MDBEE_EFORMAT, "malformed _id key");
+  }
+  bson_iter_init(&it, doc);
+  bson_iter_next(&it);
+  *out = *bson_iter_value(&it);
+  *holder = doc;
+  return MDBEE_OK;
+}

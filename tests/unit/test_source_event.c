@@ -188,6 +188,54 @@ static void test_id_key(void **state) {
   free(key);
 }
 
+/* Key bytes read back from the store give the same _id again; anything
+ * but exactly one well-formed value is refused. */
+static void test_id_value_round_trip(void **state) {
+  (void)state;
+  mdb_error err = {0};
+  bson_t *src = json("{\"a\": 7, \"b\": \"str\", \"c\": {\"x\": [1, 2]},"
+                     " \"d\": {\"$oid\": \"0123456789abcdef01234567\"},"
+                     " \"e\": {\"$numberDecimal\": \"1.5\"}, \"f\": null}");
+  bson_iter_t it;
+  assert_true(bson_iter_init(&it, src));
+  int n = 0;
+  while (bson_iter_next(&it)) {
+    uint8_t *key;
+    size_t len;
+    assert_int_equal(mdb_source_id_key(bson_iter_value(&it), &key, &len, &err),
+                     MDBEE_OK);
+    bson_t *holder;
+    bson_value_t v;
+    assert_int_equal(mdb_source_id_value(key, len, &holder, &v, &err), MDBEE_OK);
+    uint8_t *again;
+    size_t again_len;
+    assert_int_equal(mdb_source_id_key(&v, &again, &again_len, &err), MDBEE_OK);
+    assert_int_equal(again_len, len);
+    assert_memory_equal(again, key, len);
+    free(again);
+    free(key);
+    bson_destroy(holder);
+    n++;
+  }
+  assert_int_equal(n, 6);
+  bson_destroy(src);
+
+  bson_t *holder = NULL;
+  bson_value_t v;
+  const uint8_t truncated[] = {0x02, 9, 0, 0, 0, 'a', 0};  /* says 9 bytes */
+  assert_int_equal(mdb_source_id_value(truncated, sizeof truncated, &holder,
+                                       &v, &err), MDBEE_EFORMAT);
+  const uint8_t two[] = {0x10, 1, 0, 0, 0, 0x10, 0, 2, 0, 0, 0};
+  assert_int_equal(mdb_source_id_value(two, sizeof two, &holder, &v, &err),
+                   MDBEE_EFORMAT);
+  const uint8_t bad_type[] = {0x77, 1, 2, 3};
+  assert_int_equal(mdb_source_id_value(bad_type, sizeof bad_type, &holder, &v,
+                                       &err), MDBEE_EFORMAT);
+  assert_int_equal(mdb_source_id_value(bad_type, 0, &holder, &v, &err),
+                   MDBEE_EFORMAT);
+  assert_null(holder);
+}
+
 static void test_open_checks_options(void **state) {
   (void)state;
   mdb_error err = {0};
@@ -219,6 +267,7 @@ int main(void) {
       cmocka_unit_test(test_namespace_events),
       cmocka_unit_test(test_malformed_events),
       cmocka_unit_test(test_id_key),
+      cmocka_unit_test(test_id_value_round_trip),
       cmocka_unit_test(test_open_checks_options),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
