@@ -24,7 +24,9 @@
  * byte order.  The whole key must fit LMDB's 511-byte key limit; larger
  * _ids are refused with MDBEE_EINVAL.
  *
- * Threads: one mdb_store may be used by one thread at a time.  Pointers
+ * Threads: one mdb_store may be used by one thread at a time; that thread
+ * may hold several read transactions at once (the environment is opened
+ * with MDB_NOTLS), e.g. a long-lived one for lazy manifest loading.  Pointers
  * returned by getters and iterators point into the database map and stay
  * valid until the transaction that produced them ends.
  */
@@ -293,23 +295,28 @@ typedef struct mdb_store_snapshot {
   int pinned;                      /* root still pinned on the node */
 } mdb_store_snapshot;
 
-/* Appends snap as the newest snapshot; its seq is ignored on input and set
- * to one more than the newest on output. */
-int mdb_store_history_append(mdb_store_txn *txn, mdb_store_snapshot *snap,
-                             mdb_error *err);
+/* Each published database has its own history, numbered from 1. */
 
-/* Reads snapshot seq (seq 0: the newest): MDBEE_ENOTFOUND when absent. */
-int mdb_store_history_get(mdb_store_txn *txn, uint64_t seq,
+/* Appends snap as db's newest snapshot; its seq is ignored on input and set
+ * to one more than the newest on output. */
+int mdb_store_history_append(mdb_store_txn *txn, const char *db,
+                             mdb_store_snapshot *snap, mdb_error *err);
+
+/* Reads snapshot seq of db (seq 0: the newest): MDBEE_ENOTFOUND when
+ * absent. */
+int mdb_store_history_get(mdb_store_txn *txn, const char *db, uint64_t seq,
                           mdb_store_snapshot *out, mdb_error *err);
 
-/* Changes the pinned flag of snapshot seq (MDBEE_ENOTFOUND when absent). */
-int mdb_store_history_set_pinned(mdb_store_txn *txn, uint64_t seq,
-                                 int pinned, mdb_error *err);
+/* Changes the pinned flag of snapshot seq of db (MDBEE_ENOTFOUND when
+ * absent). */
+int mdb_store_history_set_pinned(mdb_store_txn *txn, const char *db,
+                                 uint64_t seq, int pinned, mdb_error *err);
 
-/* Calls fn for every snapshot, oldest first.  fn returns 0 to go on or a
- * nonzero status that stops the walk and is returned. */
+/* Calls fn for every snapshot of db, oldest first.  fn returns 0 to go on
+ * or a nonzero status that stops the walk and is returned. */
 typedef int (*mdb_store_snapshot_fn)(void *ctx, const mdb_store_snapshot *s);
-int mdb_store_history_each(mdb_store_txn *txn, mdb_store_snapshot_fn fn,
-                           void *ctx, mdb_error *err);
+int mdb_store_history_each(mdb_store_txn *txn, const char *db,
+                           mdb_store_snapshot_fn fn, void *ctx,
+                           mdb_error *err);
 
 #endif

@@ -60,7 +60,7 @@ int mdb_store_open(const char *dir, mdb_store **out, mdb_error *err) {
   int rc = mdb_env_create(&s->env);
   if (rc == 0) rc = mdb_env_set_maxdbs(s->env, 16);
   if (rc == 0) rc = mdb_env_set_mapsize(s->env, INITIAL_MAP);
-  if (rc == 0) rc = mdb_env_open(s->env, dir, 0, 0600);
+  if (rc == 0) rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
   if (rc != 0) {
     mdb_error_set(err, MDBEE_ESTATE, "cannot open state in %s: %s", dir,
                   mdb_strerror(rc));

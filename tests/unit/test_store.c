@@ -541,7 +541,7 @@ static void test_history(void **state) {
   mdb_error err = {0};
   mdb_store_txn *t = begin(f->store, 0);
   mdb_store_snapshot s;
-  assert_int_equal(mdb_store_history_get(t, 0, &s, &err), MDBEE_ENOTFOUND);
+  assert_int_equal(mdb_store_history_get(t, "shop", 0, &s, &err), MDBEE_ENOTFOUND);
   /* 300 entries: big-endian keys keep numeric order past 255. */
   for (int i = 0; i < 300; i++) {
     memset(&s, 0, sizeof s);
@@ -550,31 +550,48 @@ static void test_history(void **state) {
     s.time = 1700000000 + i;
     s.feed_index = (uint64_t)i;
     s.pinned = 1;
-    assert_int_equal(mdb_store_history_append(t, &s, &err), MDBEE_OK);
+    assert_int_equal(mdb_store_history_append(t, "shop", &s, &err), MDBEE_OK);
     assert_int_equal(s.seq, (uint64_t)i + 1);
   }
   s.root_len = 0;
-  assert_int_equal(mdb_store_history_append(t, &s, &err), MDBEE_EINVAL);
+  assert_int_equal(mdb_store_history_append(t, "shop", &s, &err), MDBEE_EINVAL);
   commit(t);
 
   t = begin(f->store, 0);
-  assert_int_equal(mdb_store_history_get(t, 0, &s, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_history_get(t, "shop", 0, &s, &err), MDBEE_OK);
   assert_int_equal(s.seq, 300);
   assert_int_equal(s.feed_index, 299);
   assert_int_equal(s.time, 1700000299);
-  assert_int_equal(mdb_store_history_get(t, 5, &s, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_history_get(t, "shop", 5, &s, &err), MDBEE_OK);
   assert_int_equal(s.root[0], 4);
   assert_true(s.pinned);
-  assert_int_equal(mdb_store_history_set_pinned(t, 5, 0, &err), MDBEE_OK);
-  assert_int_equal(mdb_store_history_get(t, 5, &s, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_history_set_pinned(t, "shop", 5, 0, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_history_get(t, "shop", 5, &s, &err), MDBEE_OK);
   assert_false(s.pinned);
   assert_int_equal(s.time, 1700000004);
-  assert_int_equal(mdb_store_history_set_pinned(t, 301, 0, &err),
+  assert_int_equal(mdb_store_history_set_pinned(t, "shop", 301, 0, &err),
                    MDBEE_ENOTFOUND);
   static uint64_t seqs[302];
-  assert_int_equal(mdb_store_history_each(t, collect_seq, seqs, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_history_each(t, "shop", collect_seq, seqs, &err), MDBEE_OK);
   assert_int_equal(seqs[0], 300);
   for (uint64_t i = 1; i <= 300; i++) assert_int_equal(seqs[i], i);
+  commit(t);
+
+  /* Databases have separate histories: "shop" sorts between "sho" and
+   * "shopx", whose snapshots must not be taken for its own. */
+  t = begin(f->store, 0);
+  assert_int_equal(mdb_store_history_get(t, "shopx", 0, &s, &err), MDBEE_ENOTFOUND);
+  assert_int_equal(mdb_store_history_get(t, "sho", 0, &s, &err), MDBEE_ENOTFOUND);
+  s.root_len = 32;
+  assert_int_equal(mdb_store_history_append(t, "shopx", &s, &err), MDBEE_OK);
+  assert_int_equal(s.seq, 1);
+  assert_int_equal(mdb_store_history_append(t, "sho", &s, &err), MDBEE_OK);
+  assert_int_equal(s.seq, 1);
+  assert_int_equal(mdb_store_history_get(t, "shop", 0, &s, &err), MDBEE_OK);
+  assert_int_equal(s.seq, 300);
+  memset(seqs, 0, sizeof seqs);
+  assert_int_equal(mdb_store_history_each(t, "shopx", collect_seq, seqs, &err), MDBEE_OK);
+  assert_int_equal(seqs[0], 1);
   commit(t);
 }
 
@@ -712,7 +729,7 @@ static void snapshot_writer(const char *dir) {
     memset(snap.root, (uint8_t)round, 32);
     snap.root_len = 32;
     snap.feed_index = (uint64_t)round - 1;
-    if (mdb_store_history_append(t, &snap, &err) || mdb_store_commit(t, &err))
+    if (mdb_store_history_append(t, "shop", &snap, &err) || mdb_store_commit(t, &err))
       _exit(9);
   }
 }
@@ -731,7 +748,7 @@ static void test_kill_during_snapshots(void **state) {
   mdb_store_txn *t = begin(f->store, 1);
   mdb_store_snapshot snap;
   uint64_t snaps = 0;
-  if (mdb_store_history_get(t, 0, &snap, &err) == MDBEE_OK) snaps = snap.seq;
+  if (mdb_store_history_get(t, "shop", 0, &snap, &err) == MDBEE_OK) snaps = snap.seq;
   assert_true(snaps > 0);
   uint64_t pending = 0;
   assert_int_equal(mdb_store_pending_count(t, &pending, &err), MDBEE_OK);
