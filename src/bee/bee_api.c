@@ -12,6 +12,13 @@
   char name[2 * (n) + 1];       \
   mdb_hex_encode(bytes, n, name)
 
+/* Writes prefix followed by the hex of a 32-byte reference to path. */
+static void ref_path(char path[128], const char *prefix, const uint8_t ref[32]) {
+  char hex[65];
+  mdb_hex_encode(ref, 32, hex);
+  snprintf(path, 128, "%s%s", prefix, hex);
+}
+
 /* Sets *match to whether the JSON body's "status" field equals want. */
 static int status_is(const bee_response *r, const char *want, int *match,
                      mdb_error *err) {
@@ -82,9 +89,8 @@ int mdb_bee_buy_batch(mdb_bee *bee, const char *amount, unsigned depth,
 
 int mdb_bee_get_batch(mdb_bee *bee, const uint8_t batch_id[32],
                       mdb_bee_batch *out, mdb_error *err) {
-  REF_HEX(id, batch_id, 32);
   char path[128];
-  snprintf(path, sizeof path, "/stamps/%s", id);
+  ref_path(path, "/stamps/", batch_id);
   bee_response r = {0};
   int rc = bee_call(bee, "GET", path, NULL, NULL, 0, &r, err);
   /* Bee calls an unknown batch "issuer does not exist" (404). */
@@ -192,9 +198,8 @@ static void take_body(bee_response *r, uint8_t **data, size_t *len) {
 
 int mdb_bee_get_chunk(mdb_bee *bee, const uint8_t address[32], uint8_t **data,
                       size_t *len, mdb_error *err) {
-  REF_HEX(a, address, 32);
   char path[128];
-  snprintf(path, sizeof path, "/chunks/%s", a);
+  ref_path(path, "/chunks/", address);
   bee_response r = {0};
   *data = NULL;
   *len = 0;
@@ -246,9 +251,8 @@ int mdb_bee_bzz_get(mdb_bee *bee, const uint8_t ref[32], const char *path,
 
 static int pin_call(mdb_bee *bee, const char *method, const uint8_t ref[32],
                     mdb_error *err) {
-  REF_HEX(a, ref, 32);
   char path[128];
-  snprintf(path, sizeof path, "/pins/%s", a);
+  ref_path(path, "/pins/", ref);
   bee_response r = {0};
   int rc = bee_call(bee, method, path, NULL, NULL, 0, &r, err);
   bee_response_free(&r);

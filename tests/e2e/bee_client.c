@@ -63,6 +63,18 @@ static void free_chunks(chunkset *s) {
   free(s->chunks);
 }
 
+/* Reads back every step-th chunk of s and compares it byte for byte. */
+static void check_stored(mdb_bee *bee, const chunkset *s, size_t step) {
+  for (size_t i = 0; i < s->n; i += step) {
+    uint8_t *data;
+    size_t len;
+    OK(mdb_bee_get_chunk(bee, s->address[i], &data, &len, &err));
+    CHECK(len == s->chunks[i].len && memcmp(data, s->data[i], len) == 0,
+          "chunk %zu differs", i);
+    free(data);
+  }
+}
+
 static mdb_bee *open_bee(const char *url, unsigned retries, long base_ms) {
   mdb_bee_options o = {.url = url, .max_retries = retries,
                        .retry_base_ms = base_ms, .retry_max_ms = 200,
@@ -99,14 +111,7 @@ static void basic(mdb_bee *bee) {
         (unsigned long long)t.split);
   OK(mdb_bee_get_batch(bee, batch, &b, &err));
   CHECK(b.utilization >= 1, "utilization %u", b.utilization);
-  for (size_t i = 0; i < s.n; i += 37) {
-    uint8_t *data;
-    size_t len;
-    OK(mdb_bee_get_chunk(bee, s.address[i], &data, &len, &err));
-    CHECK(len == s.chunks[i].len && memcmp(data, s.data[i], len) == 0,
-          "chunk %zu differs", i);
-    free(data);
-  }
+  check_stored(bee, &s, 37);
   uint8_t missing[32];
   memset(missing, 0xee, sizeof missing);
   uint8_t *data = NULL;
@@ -148,14 +153,7 @@ static void upload(mdb_bee *bee, const char *batch_hex, uint64_t tag) {
   OK(mdb_hex_decode(batch_hex, batch, 32, &err));
   chunkset s = make_chunks(200, 2);
   OK(mdb_bee_upload_chunks(bee, batch, tag, s.chunks, s.n, &err));
-  for (size_t i = 0; i < s.n; i += 13) {
-    uint8_t *data;
-    size_t len;
-    OK(mdb_bee_get_chunk(bee, s.address[i], &data, &len, &err));
-    CHECK(len == s.chunks[i].len && memcmp(data, s.data[i], len) == 0,
-          "chunk %zu differs", i);
-    free(data);
-  }
+  check_stored(bee, &s, 13);
   free_chunks(&s);
 }
 

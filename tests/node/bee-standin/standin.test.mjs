@@ -270,6 +270,9 @@ test('one log line per request', async () => {
   try {
     await curl(`${s.url}/health`);
     await curl(`${s.url}/chunks/${'00'.repeat(32)}`);
+    // The line is written after the answer, so give the pipe a moment.
+    for (let i = 0; i < 50 && s.log().trim().split('\n').length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
     const lines = s.log().trim().split('\n');
     assert.equal(lines.length, 2);
     assert.match(lines[1], /GET \/chunks\/0+ 404 \d+ms$/);
