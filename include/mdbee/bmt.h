@@ -42,8 +42,16 @@ typedef struct mdb_bmt_job {
 } mdb_bmt_job;
 
 /* Computes the address of every job.  Equivalent to calling
- * mdb_bmt_chunk_address on each, but free to hash several chunks at once
- * (multi-buffer SIMD), so callers hand over as many chunks as they have. */
+ * mdb_bmt_chunk_address on each, but hashes several chunks at once
+ * (multi-buffer SIMD) and, for 16 jobs or more, spreads them over a worker
+ * pool created on first use, so callers hand over as many chunks as they
+ * have (the chunk-tree splitter passes up to 128).  Jobs must not overlap
+ * each other's addresses.  Safe to call from several threads; while one
+ * call uses the pool, the others hash on their own thread. */
 void mdb_bmt_hash_chunks(const mdb_bmt_job *jobs, size_t n);
+
+/* Caps the threads mdb_bmt_hash_chunks uses, the caller's included;
+ * 0 (the default) means one per online CPU, 1 means no worker threads. */
+void mdb_bmt_set_threads(unsigned threads);
 
 #endif

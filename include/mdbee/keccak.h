@@ -25,4 +25,45 @@ void mdb_keccak_final(mdb_keccak *ctx, uint8_t out[MDB_KECCAK_SIZE]);
 /* One-shot digest of data. */
 void mdb_keccak256(const void *data, size_t len, uint8_t out[MDB_KECCAK_SIZE]);
 
+/* Longest message mdb_keccak256_many takes: one 136-byte block minus the
+ * padding byte. */
+#define MDB_KECCAK_SHORT_MAX 135
+
+/* Digests of n messages of len bytes each (len <= MDB_KECCAK_SHORT_MAX):
+ * out[i] = Keccak256(in[i], len).  Several messages share one permutation
+ * when a multi-buffer implementation is in use.  out[i] may overlap in[j]
+ * only when j <= i (the BMT hashes a tree level in place this way). */
+void mdb_keccak256_many(const uint8_t *const *in, size_t len,
+                        uint8_t *const *out, size_t n);
+
+/* The Keccak-f[1600] permutation of 25 little-endian lanes, with the
+ * one-state implementation currently in use. */
+void mdb_keccak_f1600(uint64_t lanes[25]);
+
+/* Implementations of the permutation.  All give identical digests; they
+ * differ in speed and in what the CPU must support. */
+typedef enum mdb_keccak_impl {
+  MDB_KECCAK_AUTO = 0, /* the fastest one this CPU runs (the default) */
+  MDB_KECCAK_NETTLE,   /* Nettle's sha3_permute, one state at a time */
+  MDB_KECCAK_SCALAR,   /* mdbee's portable C, one state at a time */
+  MDB_KECCAK_AVX2,     /* 4 states per permutation in ymm registers */
+  MDB_KECCAK_AVX512    /* 8 states per permutation in zmm registers */
+} mdb_keccak_impl;
+
+/* Returns 1 when impl runs on this build and CPU (cpuid), else 0. */
+int mdb_keccak_impl_available(mdb_keccak_impl impl);
+
+/* Makes impl the one every later hash in the process uses (tests and
+ * benchmarks force each in turn).  MDB_KECCAK_AUTO restores the default.
+ * Returns MDBEE_OK, or MDBEE_EINVAL when impl is unknown or unavailable
+ * (the selection is then unchanged). */
+int mdb_keccak_impl_select(mdb_keccak_impl impl);
+
+/* The implementation in use, never MDB_KECCAK_AUTO. */
+mdb_keccak_impl mdb_keccak_impl_current(void);
+
+/* Static lower-case name ("nettle", "scalar", "avx2", "avx512", "auto"),
+ * or NULL for an unknown value. */
+const char *mdb_keccak_impl_name(mdb_keccak_impl impl);
+
 #endif
