@@ -40,12 +40,11 @@ static inline uint64_t mdb_keccak_block_word(const uint8_t *in, size_t len,
     for (int i = 7; i >= 0; i--) v = v << 8 | in[pos + (size_t)i];
     return v;
   }
-  for (int i = 0; i < 8; i++, pos++) {
-    uint8_t b = pos < len ? in[pos] : 0;
-    if (pos == len) b ^= 0x01;
-    if (pos == MDB_KECCAK_RATE - 1) b ^= 0x80;
-    v |= (uint64_t)b << (8 * i);
-  }
+  /* From here on len < pos + 8: this word holds the message's tail, if any,
+   * and the first padding byte when len >= pos. */
+  for (size_t i = pos; i < len; i++) v |= (uint64_t)in[i] << (8 * (i - pos));
+  if (len >= pos) v ^= (uint64_t)0x01 << (8 * (len - pos));
+  if (w == MDB_KECCAK_RATE / 8 - 1) v ^= (uint64_t)0x80 << 56;
   return v;
 }
 
