@@ -13,6 +13,8 @@ struct command {
 static const struct command commands[] = {
     {"version", "print the mdbee version", cli_version},
     {"source", "dump: print normalised MongoDB change events", cli_source},
+    {"manifest", "build, ls, get: mantaray manifests as chunk files",
+     cli_manifest},
 };
 
 static void usage(FILE *out) {

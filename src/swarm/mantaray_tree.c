@@ -1,0 +1,485 @@
+/* Mantaray trees: lazy loading, canonical put/remove, lookup, walk and
+ * incremental save.
+ *
+ * Canonical shape: a node exists at the root, at every entry, at every
+ * point where two entries' paths diverge and at every multiple of 30 bytes
+ * along a path that goes on past it.  bee-js 12.1.0 builds exactly this
+ * trie when entries are added in byte order (it cuts paths into 30-byte
+ * pieces from their start), so the roots agree; keeping the shape under
+ * removal is what makes the root depend on the entries only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdbee/hex.h"
+#include "mantaray_internal.h"
+
+struct mdb_mantaray {
+  mdb_mr_node *root;
+  mdb_chunk_source source;
+  void *ctx;
+  size_t loads;
+};
+
+int mdb_mantaray_new(mdb_mantaray **out, mdb_error *err) {
+  mdb_mantaray *m = calloc(1, sizeof *m);
+  if (!m || !(m->root = mdb_mr_node_new())) {
+    free(m);
+    return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a manifest");
+  }
+  *out = m;
+  return MDBEE_OK;
+}
+
+int mdb_mantaray_open(const uint8_t root[MDB_REF_SIZE],
+                      mdb_chunk_source source, void *ctx, mdb_mantaray **out,
+                      mdb_error *err) {
+  if (!source)
+    return mdb_error_set(err, MDBEE_EINVAL, "no chunk source");
+  mdb_mantaray *m = calloc(1, sizeof *m);
+  if (!m || !(m->root = calloc(1, sizeof *m->root))) {
+    free(m);
+    return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a manifest");
+  }
+  memcpy(m->root->address, root, MDB_REF_SIZE);
+  m->root->has_address = true;
+  m->source = source;
+  m->ctx = ctx;
+  *out = m;
+  return MDBEE_OK;
+}
+
+void mdb_mantaray_free(mdb_mantaray *m) {
+  if (!m)
+    return;
+  mdb_mr_node_free(m->root);
+  free(m);
+}
+
+size_t mdb_mantaray_loads(const mdb_mantaray *m) { return m->loads; }
+
+/* Fetches, verifies and parses node's chunk. */
+static int load(mdb_mantaray *m, mdb_mr_node *node, mdb_error *err) {
+  if (node->loaded)
+    return MDBEE_OK;
+  char hex[2 * MDB_REF_SIZE + 1];
+  mdb_hex_encode(node->address, MDB_REF_SIZE, hex);
+  uint8_t *buf = malloc(MDB_CHUNK_SIZE_MAX);
+  if (!buf)
+    return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a chunk");
+  size_t size = 0;
+  m->loads++;
+  int rc = m->source(m->ctx, node->address, buf, &size, err);
+  if (rc) {
+    free(buf);
+    return mdb_error_wrap(err, "manifest node %s", hex);
+  }
+  if (size < MDB_SPAN_SIZE || size > MDB_CHUNK_SIZE_MAX) {
+    free(buf);
+    return mdb_error_set(err, MDBEE_EFORMAT,
+                         "manifest node %s: chunk of %zu bytes", hex, size);
+  }
+  uint64_t span = mdb_bmt_span_decode(buf);
+  if (span > MDB_CHUNK_PAYLOAD_MAX) {
+    free(buf);
+    return mdb_error_set(err, MDBEE_EFORMAT,
+                         "manifest node %s spans %llu bytes: nodes larger "
+                         "than one chunk are not supported yet",
+                         hex, (unsigned long long)span);
+  }
+  if (span != size - MDB_SPAN_SIZE) {
+    free(buf);
+    return mdb_error_set(err, MDBEE_EFORMAT,
+                         "manifest node %s: span %llu but %zu payload bytes",
+                         hex, (unsigned long long)span, size - MDB_SPAN_SIZE);
+  }
+  uint8_t address[MDB_REF_SIZE];
+  mdb_bmt_chunk_address(span, buf + MDB_SPAN_SIZE, (size_t)span, address);
+  if (memcmp(address, node->address, MDB_REF_SIZE) != 0) {
+    free(buf);
+    return mdb_error_set(err, MDBEE_EVERIFY,
+                         "manifest node %s: chunk content has another address",
+                         hex);
+  }
+  rc = mdb_mr_unmarshal(buf + MDB_SPAN_SIZE, (size_t)span,
+                        node != m->root &&
+                            (node->read_type & MDB_MR_TYPE_VALUE),
+                        node, err);
+  free(buf);
+  if (rc)
+    return mdb_error_wrap(err, "manifest node %s", hex);
+  return MDBEE_OK;
+}
+
+static size_t common_prefix(const uint8_t *a, size_t alen, const uint8_t *b,
+                            size_t blen) {
+  size_t n = 0;
+  while (n < alen && n < blen && a[n] == b[n])
+    n++;
+  return n;
+}
+
+/* One step of a descent: the node reached and where it sits. */
+typedef struct step {
+  mdb_mr_node *node;
+  size_t depth;      /* bytes of path above node */
+  size_t fork_index; /* index of the fork leading here in the previous node */
+} step;
+
+/* Walks from the root as far as path leads through whole fork prefixes,
+ * loading every node it reaches.  Fills steps (up to path_len + 1 of them)
+ * and *n; the last step is the deepest node reached. */
+static int descend(mdb_mantaray *m, const uint8_t *path, size_t path_len,
+                   step *steps, size_t *n, mdb_error *err) {
+  size_t k = 0, depth = 0;
+  mdb_mr_node *node = m->root;
+  int rc = load(m, node, err);
+  if (rc)
+    return rc;
+  steps[k++] = (step){node, 0, 0};
+  while (depth < path_len) {
+    long i = mdb_mr_fork_find(node, path[depth]);
+    if (i < 0)
+      break;
+    mdb_mr_fork *f = &node->forks[i];
+    if (common_prefix(f->prefix, f->prefix_len, path + depth,
+                      path_len - depth) < f->prefix_len)
+      break;
+    node = f->node;
+    if ((rc = load(m, node, err)))
+      return rc;
+    depth += f->prefix_len;
+    steps[k++] = (step){node, depth, (size_t)i};
+  }
+  *n = k;
+  return MDBEE_OK;
+}
+
+static int check_path(size_t len, mdb_error *err) {
+  if (len == 0)
+    return mdb_error_set(err, MDBEE_EINVAL, "empty manifest path");
+  if (len > MDB_MR_PATH_MAX)
+    return mdb_error_set(err, MDBEE_EINVAL,
+                         "manifest path of %zu bytes exceeds %d", len,
+                         MDB_MR_PATH_MAX);
+  return MDBEE_OK;
+}
+
+static step *alloc_steps(size_t path_len, mdb_error *err) {
+  step *s = malloc((path_len + 1) * sizeof *s);
+  if (!s)
+    mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a path");
+  return s;
+}
+
+/* Builds the chain of new nodes for path[depth..len) under a fresh head,
+ * cut at every multiple of 30 bytes from the start of the path.  *leaf is
+ * the last node, which gets the entry. */
+static int make_chain(const uint8_t *path, size_t depth, size_t len,
+                      mdb_mr_node **head, mdb_mr_node **leaf,
+                      mdb_error *err) {
+  mdb_mr_node *first = mdb_mr_node_new();
+  if (!first)
+    return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a node");
+  mdb_mr_node *cur = first;
+  while (depth < len) {
+    size_t end = (depth / MDB_MANTARAY_PREFIX_MAX + 1) * MDB_MANTARAY_PREFIX_MAX;
+    if (end > len)
+      end = len;
+    mdb_mr_node *next = mdb_mr_node_new();
+    if (!next || mdb_mr_fork_insert(cur, path + depth, end - depth, next,
+                                    err)) {
+      free(next);
+      mdb_mr_node_free(first);
+      return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a node");
+    }
+    cur = next;
+    depth = end;
+  }
+  *head = first;
+  *leaf = cur;
+  return MDBEE_OK;
+}
+
+static void mark_changed(step *steps, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    steps[i].node->has_address = false;
+}
+
+static void set_entry(mdb_mr_node *node, const mdb_mantaray_entry *e,
+                      mdb_mr_meta *meta) {
+  node->has_entry = true;
+  node->entry_size = (uint8_t)e->ref_size;
+  memcpy(node->entry, e->ref, e->ref_size);
+  mdb_mr_meta_move(&node->meta, meta);
+  node->has_address = false;
+}
+
+int mdb_mantaray_put(mdb_mantaray *m, const mdb_mantaray_entry *e,
+                     mdb_error *err) {
+  int rc = check_path(e->path_len, err);
+  if (rc)
+    return rc;
+  if (e->ref_size != 32 && e->ref_size != 64)
+    return mdb_error_set(err, MDBEE_EINVAL,
+                         "entry reference of %zu bytes (32 or 64 expected)",
+                         e->ref_size);
+  mdb_mr_meta meta;
+  if ((rc = mdb_mr_meta_copy(e->meta, e->n_meta, &meta, err)))
+    return rc;
+  if (meta.n) {
+    size_t json = mdb_mr_meta_json_size(&meta);
+    if (json + 2 + 31 > MDB_MANTARAY_META_MAX) {
+      mdb_mr_meta_free(&meta);
+      return mdb_error_set(err, MDBEE_EINVAL,
+                           "metadata of %zu JSON bytes is too large", json);
+    }
+  }
+  step *steps = alloc_steps(e->path_len, err);
+  if (!steps) {
+    mdb_mr_meta_free(&meta);
+    return MDBEE_ENOMEM;
+  }
+  size_t n;
+  if ((rc = descend(m, e->path, e->path_len, steps, &n, err)))
+    goto out;
+  mdb_mr_node *node = steps[n - 1].node;
+  size_t depth = steps[n - 1].depth;
+  if (depth == e->path_len) {
+    set_entry(node, e, &meta);
+    mark_changed(steps, n);
+    goto out;
+  }
+  long i = mdb_mr_fork_find(node, e->path[depth]);
+  mdb_mr_node *head, *leaf;
+  if (i < 0) {
+    if ((rc = make_chain(e->path, depth, e->path_len, &head, &leaf, err)))
+      goto out;
+    /* The chain's head stands for node itself: graft its single fork. */
+    mdb_mr_fork *hf = &head->forks[0];
+    if ((rc = mdb_mr_fork_insert(node, hf->prefix, hf->prefix_len, hf->node,
+                                 err))) {
+      mdb_mr_node_free(head);
+      goto out;
+    }
+    head->n_forks = 0;
+    mdb_mr_node_free(head);
+  } else {
+    /* The path leaves fork f inside its prefix: split f there. */
+    mdb_mr_fork *f = &node->forks[i];
+    size_t c = common_prefix(f->prefix, f->prefix_len, e->path + depth,
+                             e->path_len - depth);
+    if ((rc = make_chain(e->path, depth + c, e->path_len, &head, &leaf, err)))
+      goto out;
+    if ((rc = mdb_mr_fork_insert(head, f->prefix + c, f->prefix_len - c,
+                                 f->node, err))) {
+      mdb_mr_node_free(head);
+      goto out;
+    }
+    f->prefix_len = (uint8_t)c;
+    f->node = head;
+  }
+  set_entry(leaf, e, &meta);
+  mark_changed(steps, n);
+out:
+  mdb_mr_meta_free(&meta);
+  free(steps);
+  return rc;
+}
+
+/* Restores the canonical shape after node steps[k] lost its entry or a
+ * fork, going up as nodes become redundant. */
+static void normalise(step *steps, size_t k) {
+  while (k > 0) {
+    mdb_mr_node *node = steps[k].node, *parent = steps[k - 1].node;
+    mdb_mr_fork *up = &parent->forks[steps[k].fork_index];
+    if (node->has_entry)
+      return;
+    if (node->n_forks == 0) {
+      mdb_mr_fork_delete(parent, steps[k].fork_index);
+      mdb_mr_node_free(node);
+      k--;
+      continue;
+    }
+    if (node->n_forks == 1 && steps[k].depth % MDB_MANTARAY_PREFIX_MAX) {
+      /* Edges never cross a multiple of 30 and node is not on one, so the
+       * joined prefix still fits in 30 bytes. */
+      mdb_mr_fork *down = &node->forks[0];
+      memcpy(up->prefix + up->prefix_len, down->prefix, down->prefix_len);
+      up->prefix_len = (uint8_t)(up->prefix_len + down->prefix_len);
+      up->node = down->node;
+      node->n_forks = 0;
+      mdb_mr_node_free(node);
+    }
+    return;
+  }
+}
+
+int mdb_mantaray_remove(mdb_mantaray *m, const uint8_t *path, size_t len,
+                        mdb_error *err) {
+  int rc = check_path(len, err);
+  if (rc)
+    return rc;
+  step *steps = alloc_steps(len, err);
+  if (!steps)
+    return MDBEE_ENOMEM;
+  size_t n;
+  if ((rc = descend(m, path, len, steps, &n, err)))
+    goto out;
+  mdb_mr_node *node = steps[n - 1].node;
+  if (steps[n - 1].depth != len || n == 1 || !node->has_entry) {
+    rc = mdb_error_set(err, MDBEE_ENOTFOUND, "no manifest entry at %.*s",
+                       (int)(len > 200 ? 200 : len), (const char *)path);
+    goto out;
+  }
+  mark_changed(steps, n);
+  node->has_entry = false;
+  node->entry_size = 0;
+  mdb_mr_meta_free(&node->meta);
+  normalise(steps, n - 1);
+out:
+  free(steps);
+  return rc;
+}
+
+static void fill_entry(const mdb_mr_node *node, const uint8_t *path,
+                       size_t len, mdb_mantaray_entry *out) {
+  out->path = path;
+  out->path_len = len;
+  out->ref = node->entry;
+  out->ref_size = node->entry_size;
+  out->meta = node->meta.n ? node->meta.kv : NULL;
+  out->n_meta = node->meta.n;
+}
+
+int mdb_mantaray_lookup(mdb_mantaray *m, const uint8_t *path, size_t len,
+                        mdb_mantaray_entry *found, mdb_error *err) {
+  int rc = check_path(len, err);
+  if (rc)
+    return rc;
+  step *steps = alloc_steps(len, err);
+  if (!steps)
+    return MDBEE_ENOMEM;
+  size_t n;
+  if ((rc = descend(m, path, len, steps, &n, err)) == MDBEE_OK) {
+    mdb_mr_node *node = steps[n - 1].node;
+    if (steps[n - 1].depth == len && n > 1 && node->has_entry)
+      fill_entry(node, path, len, found);
+    else
+      rc = mdb_error_set(err, MDBEE_ENOTFOUND, "no manifest entry at %.*s",
+                         (int)(len > 200 ? 200 : len), (const char *)path);
+  }
+  free(steps);
+  return rc;
+}
+
+typedef struct walker {
+  mdb_mantaray *m;
+  mdb_mantaray_visit visit;
+  void *ctx;
+  uint8_t path[MDB_MR_PATH_MAX];
+} walker;
+
+static int walk_node(walker *w, mdb_mr_node *node, size_t depth,
+                     mdb_error *err) {
+  int rc = load(w->m, node, err);
+  if (rc)
+    return rc;
+  if (depth && node->has_entry) {
+    mdb_mantaray_entry e;
+    fill_entry(node, w->path, depth, &e);
+    if ((rc = w->visit(w->ctx, &e, err)))
+      return rc;
+  }
+  for (size_t i = 0; i < node->n_forks; i++) {
+    mdb_mr_fork *f = &node->forks[i];
+    if (depth + f->prefix_len > MDB_MR_PATH_MAX)
+      return mdb_error_set(err, MDBEE_EFORMAT,
+                           "manifest path longer than %d bytes",
+                           MDB_MR_PATH_MAX);
+    memcpy(w->path + depth, f->prefix, f->prefix_len);
+    if ((rc = walk_node(w, f->node, depth + f->prefix_len, err)))
+      return rc;
+  }
+  return MDBEE_OK;
+}
+
+int mdb_mantaray_walk(mdb_mantaray *m, mdb_mantaray_visit visit, void *ctx,
+                      mdb_error *err) {
+  walker *w = malloc(sizeof *w);
+  if (!w)
+    return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a walk");
+  w->m = m;
+  w->visit = visit;
+  w->ctx = ctx;
+  int rc = walk_node(w, m->root, 0, err);
+  free(w);
+  return rc;
+}
+
+/* Writes node's chunk to sink and records its address. */
+static int emit(mdb_mr_node *node, mdb_chunk_sink sink, void *ctx,
+                mdb_error *err) {
+  uint8_t *payload;
+  size_t len;
+  int rc = mdb_mr_marshal(node, &payload, &len, err);
+  if (rc)
+    return rc;
+  if (len > MDB_CHUNK_PAYLOAD_MAX) {
+    free(payload);
+    return mdb_error_set(err, MDBEE_EINVAL,
+                         "manifest node of %zu bytes: nodes larger than one "
+                         "chunk are not supported yet",
+                         len);
+  }
+  uint8_t *chunk = malloc(MDB_SPAN_SIZE + len);
+  if (!chunk) {
+    free(payload);
+    return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a chunk");
+  }
+  mdb_bmt_span_encode(len, chunk);
+  memcpy(chunk + MDB_SPAN_SIZE, payload, len);
+  free(payload);
+  mdb_chunk c = {.data = chunk, .size = MDB_SPAN_SIZE + len};
+  mdb_bmt_chunk_address(len, chunk + MDB_SPAN_SIZE, len, c.address);
+  rc = sink ? sink(ctx, &c, err) : MDBEE_OK;
+  if (rc == MDBEE_OK) {
+    memcpy(node->address, c.address, MDB_REF_SIZE);
+    node->has_address = true;
+  }
+  free(chunk);
+  return rc;
+}
+
+static int save_node(mdb_mr_node *node, mdb_chunk_sink sink, void *ctx,
+                     mdb_error *err) {
+  if (node->has_address)
+    return MDBEE_OK;
+  for (size_t i = 0; i < node->n_forks; i++) {
+    int rc = save_node(node->forks[i].node, sink, ctx, err);
+    if (rc)
+      return rc;
+  }
+  return emit(node, sink, ctx, err);
+}
+
+int mdb_mantaray_save(mdb_mantaray *m, mdb_chunk_sink sink, void *ctx,
+                      uint8_t root[MDB_REF_SIZE], mdb_error *err) {
+  int rc = save_node(m->root, sink, ctx, err);
+  if (rc == MDBEE_OK)
+    memcpy(root, m->root->address, MDB_REF_SIZE);
+  return rc;
+}
+
+int mdb_mantaray_build(const mdb_mantaray_entry *entries, size_t n,
+                       mdb_chunk_sink sink, void *ctx,
+                       uint8_t root[MDB_REF_SIZE], mdb_error *err) {
+  mdb_mantaray *m;
+  int rc = mdb_mantaray_new(&m, err);
+  for (size_t i = 0; rc == MDBEE_OK && i < n; i++)
+    if ((rc = mdb_mantaray_put(m, &entries[i], err)))
+      mdb_error_wrap(err, "entry %zu", i);
+  if (rc == MDBEE_OK)
+    rc = mdb_mantaray_save(m, sink, ctx, root, err);
+  mdb_mantaray_free(m);
+  return rc;
+}
