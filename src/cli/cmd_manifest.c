@@ -16,14 +16,17 @@
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: mdbee manifest build --out DIR [--hex-paths] [ENTRIES]\n"
+          "usage: mdbee manifest build --out DIR [--base ROOT] [--hex-paths] "
+          "[ENTRIES]\n"
           "       mdbee manifest feed --owner HEX --topic HEX --out DIR\n"
           "       mdbee manifest ls [--hex-paths] DIR ROOT\n"
           "       mdbee manifest get [--hex-paths] DIR ROOT PATH\n"
           "\n"
           "build reads lines PATH<TAB>REFERENCE[<TAB>KEY=VALUE...] (file or\n"
           "standard input), writes every chunk of the manifest into DIR and\n"
-          "prints the root reference.  feed does the same for the feed\n"
+          "prints the root reference.  With --base, the manifest ROOT in DIR\n"
+          "is edited instead (read lazily; only changed nodes are written)\n"
+          "and a REFERENCE of \"-\" removes PATH.  feed does the same for the feed\n"
           "manifest Bee's POST /feeds makes.  ls prints every entry in path\n"
           "order as PATH<TAB>REFERENCE<TAB>METADATA-JSON; get prints one.\n"
           "--hex-paths: paths are written and read as hex.\n");
@@ -122,6 +125,8 @@ static int parse_line(char *line, size_t lineno, int hex_paths,
   char *ref = tab + 1, *rest = strchr(ref, '\t');
   if (rest)
     *rest++ = 0;
+  if (strcmp(ref, "-") == 0 && !rest)
+    return MDBEE_OK; /* a removal: ref_size stays 0 */
   size_t ref_hex = strlen(ref);
   if (ref_hex != 64 && ref_hex != 128)
     return mdb_error_set(err, MDBEE_EFORMAT,
@@ -157,14 +162,23 @@ static int parse_line(char *line, size_t lineno, int hex_paths,
   return MDBEE_OK;
 }
 
-static int build(const char *out_dir, const char *input, int hex_paths) {
+static int build(const char *out_dir, const char *base, const char *input,
+                 int hex_paths) {
   mdb_error err = {0};
-  uint8_t *data;
+  uint8_t *data, base_root[32];
   size_t len;
-  if (cli_read_all(input, &data, &len, &err) || make_dir(out_dir, &err))
+  if (base && mdb_hex_decode(base, base_root, 32, &err))
     return cli_fail("manifest", &err);
+  if (cli_read_all(input, &data, &len, &err))
+    return cli_fail("manifest", &err);
+  if (make_dir(out_dir, &err)) {
+    free(data);
+    return cli_fail("manifest", &err);
+  }
   mdb_mantaray *m = NULL;
-  int rc = mdb_mantaray_new(&m, &err);
+  int rc = base ? mdb_mantaray_open(base_root, dir_source, (void *)out_dir, &m,
+                                    &err)
+                : mdb_mantaray_new(&m, &err);
   size_t lineno = 0;
   char *text = (char *)data;
   char *end = text + len;
@@ -182,7 +196,9 @@ static int build(const char *out_dir, const char *input, int hex_paths) {
       line_entry le;
       mdb_mantaray_entry e;
       rc = parse_line(text, lineno, hex_paths, &le, &e, &err);
-      if (rc == MDBEE_OK && (rc = mdb_mantaray_put(m, &e, &err)))
+      if (rc == MDBEE_OK &&
+          (rc = e.ref_size ? mdb_mantaray_put(m, &e, &err)
+                           : mdb_mantaray_remove(m, e.path, e.path_len, &err)))
         mdb_error_wrap(&err, "line %zu", lineno);
       free(le.path);
       free(le.meta);
@@ -276,13 +292,15 @@ int cli_manifest(int argc, char **argv) {
       {"hex-paths", no_argument, NULL, 'x'},
       {"owner", required_argument, NULL, 'w'},
       {"topic", required_argument, NULL, 't'},
+      {"base", required_argument, NULL, 'b'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   if (argc < 2) {
     usage(stderr);
     return CLI_USAGE;
   }
-  const char *sub = argv[1], *out = NULL, *owner = NULL, *topic = NULL;
+  const char *sub = argv[1], *out = NULL, *owner = NULL, *topic = NULL,
+             *base = NULL;
   int hex_paths = 0, c;
   optind = 1;
   argc--, argv++;
@@ -292,6 +310,7 @@ int cli_manifest(int argc, char **argv) {
     case 'x': hex_paths = 1; break;
     case 'w': owner = optarg; break;
     case 't': topic = optarg; break;
+    case 'b': base = optarg; break;
     case 'h': usage(stdout); return CLI_OK;
     default: usage(stderr); return CLI_USAGE;
     }
@@ -299,7 +318,7 @@ int cli_manifest(int argc, char **argv) {
   int rest = argc - optind;
   char **args = argv + optind;
   if (strcmp(sub, "build") == 0 && out && rest <= 1)
-    return build(out, rest ? args[0] : NULL, hex_paths);
+    return build(out, base, rest ? args[0] : NULL, hex_paths);
   if (strcmp(sub, "feed") == 0 && out && owner && topic && rest == 0)
     return feed(out, owner, topic);
   if (strcmp(sub, "ls") == 0 && rest == 2)

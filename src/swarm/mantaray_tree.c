@@ -314,31 +314,43 @@ static void normalise(step *steps, size_t k) {
   }
 }
 
-int mdb_mantaray_remove(mdb_mantaray *m, const uint8_t *path, size_t len,
-                        mdb_error *err) {
+/* Descends to the entry at path.  On MDBEE_OK *out (freed by the caller)
+ * holds the *n steps that lead to it, the entry's node last. */
+static int find_entry(mdb_mantaray *m, const uint8_t *path, size_t len,
+                      step **out, size_t *n, mdb_error *err) {
   int rc = check_path(len, err);
   if (rc)
     return rc;
   step *steps = alloc_steps(len, err);
   if (!steps)
     return MDBEE_ENOMEM;
-  size_t n;
-  if ((rc = descend(m, path, len, steps, &n, err)))
-    goto out;
-  mdb_mr_node *node = steps[n - 1].node;
-  if (steps[n - 1].depth != len || n == 1 || !node->has_entry) {
+  if ((rc = descend(m, path, len, steps, n, err)) == MDBEE_OK &&
+      (steps[*n - 1].depth != len || *n == 1 || !steps[*n - 1].node->has_entry))
     rc = mdb_error_set(err, MDBEE_ENOTFOUND, "no manifest entry at %.*s",
                        (int)(len > 200 ? 200 : len), (const char *)path);
-    goto out;
+  if (rc) {
+    free(steps);
+    return rc;
   }
+  *out = steps;
+  return MDBEE_OK;
+}
+
+int mdb_mantaray_remove(mdb_mantaray *m, const uint8_t *path, size_t len,
+                        mdb_error *err) {
+  step *steps;
+  size_t n;
+  int rc = find_entry(m, path, len, &steps, &n, err);
+  if (rc)
+    return rc;
+  mdb_mr_node *node = steps[n - 1].node;
   mark_changed(steps, n);
   node->has_entry = false;
   node->entry_size = 0;
   mdb_mr_meta_free(&node->meta);
   normalise(steps, n - 1);
-out:
   free(steps);
-  return rc;
+  return MDBEE_OK;
 }
 
 static void fill_entry(const mdb_mr_node *node, const uint8_t *path,
@@ -353,23 +365,14 @@ static void fill_entry(const mdb_mr_node *node, const uint8_t *path,
 
 int mdb_mantaray_lookup(mdb_mantaray *m, const uint8_t *path, size_t len,
                         mdb_mantaray_entry *found, mdb_error *err) {
-  int rc = check_path(len, err);
+  step *steps;
+  size_t n;
+  int rc = find_entry(m, path, len, &steps, &n, err);
   if (rc)
     return rc;
-  step *steps = alloc_steps(len, err);
-  if (!steps)
-    return MDBEE_ENOMEM;
-  size_t n;
-  if ((rc = descend(m, path, len, steps, &n, err)) == MDBEE_OK) {
-    mdb_mr_node *node = steps[n - 1].node;
-    if (steps[n - 1].depth == len && n > 1 && node->has_entry)
-      fill_entry(node, path, len, found);
-    else
-      rc = mdb_error_set(err, MDBEE_ENOTFOUND, "no manifest entry at %.*s",
-                         (int)(len > 200 ? 200 : len), (const char *)path);
-  }
+  fill_entry(steps[n - 1].node, path, len, found);
   free(steps);
-  return rc;
+  return MDBEE_OK;
 }
 
 typedef struct walker {

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Binary } from 'cafe-utility';
+import { MantarayNode } from '@ethersphere/bee-js';
 import { prng, hex } from './prng.mjs';
 
 const require = createRequire(import.meta.url);
@@ -47,6 +48,42 @@ function bmt() {
   return lines;
 }
 
-for (const [name, gen] of Object.entries({ keccak, bmt })) {
-  writeFileSync(join(out, `${name}.txt`), gen().join('\n') + '\n');
+// Mantaray manifests: root reference, then the entries as
+// pathhex:refhex:metadata joined by ',' (metadata as keyhex=valuehex pairs
+// joined by ';', keys in byte order; empty when none).  Paths avoid a "/" node without an entry,
+// the one shape where mdbee writes what Bee writes instead of bee-js (see
+// tests/node/conformance/manifest.test.mjs).
+async function mantaray() {
+  const r = prng(3);
+  const enc = new TextEncoder();
+  const lines = [];
+  const shapes = [
+    () => `coll${r.int(2)}/${hex(r.bytes(12))}`,
+    () => 'z'.repeat(20 + r.int(50)) + r.int(10),
+    () => String.fromCharCode(97 + r.int(26)),
+    () => `f${r.int(1000)}.${['html', 'json', 'txt'][r.int(3)]}`,
+  ];
+  for (let s = 0; s < 24; s++) {
+    const byPath = new Map();
+    const n = 1 + r.int(30);
+    while (byPath.size < n) {
+      const path = enc.encode(shapes[r.int(shapes.length)]());
+      const meta = r.int(3) ? undefined
+        : { 'Content-Type': 'text/plain', Filename: `n\u0001"\\é${r.int(9)}` };
+      byPath.set(hex(path), { path, ref: hex(r.bytes(32)), meta });
+    }
+    const entries = [...byPath.values()].sort((a, b) => Buffer.compare(a.path, b.path));
+    const node = new MantarayNode();
+    for (const e of entries) node.addFork(e.path, e.ref, e.meta);
+    const root = (await node.calculateSelfAddress()).toHex();
+    const list = entries.map((e) =>
+      `${hex(e.path)}:${e.ref}:${Object.entries(e.meta ?? {})
+        .map(([k, v]) => `${hex(enc.encode(k))}=${hex(enc.encode(v))}`).join(';')}`);
+    lines.push(`${root}\t${list.join(',')}`);
+  }
+  return lines;
+}
+
+for (const [name, gen] of Object.entries({ keccak, bmt, mantaray })) {
+  writeFileSync(join(out, `${name}.txt`), (await gen()).join('\n') + '\n');
 }

@@ -1,0 +1,563 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mdbee/hex.h"
+#include "mdbee/mantaray.h"
+#include "support.h"
+
+/* An in-process chunk store: the sink saves, the source serves and counts. */
+typedef struct stored {
+  uint8_t address[MDB_REF_SIZE];
+  uint8_t *data;
+  size_t size;
+} stored;
+
+typedef struct store {
+  stored *chunks;
+  size_t n, cap;
+  size_t puts, gets;
+} store;
+
+static stored *store_find(store *s, const uint8_t address[MDB_REF_SIZE]) {
+  for (size_t i = 0; i < s->n; i++)
+    if (memcmp(s->chunks[i].address, address, MDB_REF_SIZE) == 0)
+      return &s->chunks[i];
+  return NULL;
+}
+
+static void store_set(store *s, const uint8_t address[MDB_REF_SIZE],
+                      const uint8_t *data, size_t size) {
+  stored *c = store_find(s, address);
+  if (!c) {
+    if (s->n == s->cap) {
+      s->cap = s->cap ? 2 * s->cap : 64;
+      s->chunks = realloc(s->chunks, s->cap * sizeof *s->chunks);
+      assert_non_null(s->chunks);
+    }
+    c = &s->chunks[s->n++];
+    memcpy(c->address, address, MDB_REF_SIZE);
+  } else {
+    free(c->data);
+  }
+  c->data = malloc(size);
+  assert_non_null(c->data);
+  memcpy(c->data, data, size);
+  c->size = size;
+}
+
+static int store_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
+  (void)err;
+  store *s = ctx;
+  s->puts++;
+  store_set(s, chunk->address, chunk->data, chunk->size);
+  return MDBEE_OK;
+}
+
+static int store_source(void *ctx, const uint8_t address[MDB_REF_SIZE],
+                        uint8_t *buf, size_t *size, mdb_error *err) {
+  store *s = ctx;
+  s->gets++;
+  stored *c = store_find(s, address);
+  if (!c)
+    return mdb_error_set(err, MDBEE_ENOTFOUND, "no such chunk");
+  memcpy(buf, c->data, c->size);
+  *size = c->size;
+  return MDBEE_OK;
+}
+
+static void store_free(store *s) {
+  for (size_t i = 0; i < s->n; i++)
+    free(s->chunks[i].data);
+  free(s->chunks);
+  memset(s, 0, sizeof *s);
+}
+
+static mdb_mantaray_entry entry(const char *path, const uint8_t *ref) {
+  return (mdb_mantaray_entry){(const uint8_t *)path, strlen(path), ref, 32,
+                              NULL, 0};
+}
+
+/* Puts path -> a reference made of fill and, in its last bytes, seq (so
+ * that leaves differ and do not share chunks). */
+static void put_seq(mdb_mantaray *m, const char *path, uint8_t fill,
+                    uint32_t seq) {
+  uint8_t ref[32];
+  memset(ref, fill, sizeof ref);
+  memcpy(ref + 28, &seq, 4);
+  mdb_mantaray_entry e = entry(path, ref);
+  mdb_error err = {0};
+  if (mdb_mantaray_put(m, &e, &err))
+    fail_msg("put %s: %s", path, err.message);
+}
+
+static void put(mdb_mantaray *m, const char *path, uint8_t fill) {
+  put_seq(m, path, fill, 0);
+}
+
+static void save(mdb_mantaray *m, store *s, uint8_t root[32]) {
+  mdb_error err = {0};
+  if (mdb_mantaray_save(m, s ? store_sink : NULL, s, root, &err))
+    fail_msg("save: %s", err.message);
+}
+
+/* Root of a fresh tree holding paths[i] -> fill i+1. */
+static void fresh_root(const char **paths, size_t n, const size_t *fills,
+                       uint8_t root[32]) {
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  for (size_t i = 0; i < n; i++)
+    put(m, paths[i], (uint8_t)fills[i]);
+  save(m, NULL, root);
+  mdb_mantaray_free(m);
+}
+
+/* --- known answers from bee-js (tests/vectors/mantaray.txt) --- */
+
+typedef struct vec_set {
+  mdb_mantaray_entry *entries;
+  size_t n;
+  uint8_t *blob[3 * 64]; /* decoded buffers to free */
+  size_t nblob;
+  mdb_mantaray_kv kv[64 * 4];
+  char *strings[64 * 8];
+  size_t nkv, nstrings;
+} vec_set;
+
+static uint8_t *unhex(vec_set *v, const char *text, size_t len, size_t *n) {
+  char *t = strndup(text, len);
+  *n = len / 2;
+  uint8_t *b = malloc(*n + 1);
+  assert_non_null(t);
+  assert_non_null(b);
+  assert_int_equal(mdb_hex_decode(t, b, *n, NULL), MDBEE_OK);
+  b[*n] = 0;
+  free(t);
+  assert_true(v->nblob < sizeof v->blob / sizeof v->blob[0]);
+  v->blob[v->nblob++] = b;
+  return b;
+}
+
+static void parse_set(vec_set *v, char *list) {
+  memset(v, 0, sizeof *v);
+  v->entries = calloc(64, sizeof *v->entries);
+  for (char *item = strtok(list, ","); item; item = strtok(NULL, ",")) {
+    assert_true(v->n < 64);
+    mdb_mantaray_entry *e = &v->entries[v->n++];
+    char *c1 = strchr(item, ':'), *c2 = strchr(c1 + 1, ':');
+    e->path = unhex(v, item, (size_t)(c1 - item), &e->path_len);
+    e->ref = unhex(v, c1 + 1, (size_t)(c2 - c1 - 1), &e->ref_size);
+    e->meta = &v->kv[v->nkv];
+    for (char *p = c2 + 1; *p;) {
+      char *eq = strchr(p, '='), *end = strchr(p, ';');
+      if (!end)
+        end = p + strlen(p);
+      size_t kl, vl;
+      v->kv[v->nkv].key = (char *)unhex(v, p, (size_t)(eq - p), &kl);
+      v->kv[v->nkv].value = (char *)unhex(v, eq + 1, (size_t)(end - eq - 1), &vl);
+      v->nkv++;
+      e->n_meta++;
+      p = *end ? end + 1 : end;
+    }
+    if (!e->n_meta)
+      e->meta = NULL;
+  }
+}
+
+static void free_set(vec_set *v) {
+  for (size_t i = 0; i < v->nblob; i++)
+    free(v->blob[i]);
+  free(v->entries);
+}
+
+typedef struct walk_check {
+  const vec_set *set;
+  size_t next;
+} walk_check;
+
+static int walk_expect(void *ctx, const mdb_mantaray_entry *e,
+                       mdb_error *err) {
+  (void)err;
+  walk_check *w = ctx;
+  assert_true(w->next < w->set->n);
+  const mdb_mantaray_entry *want = &w->set->entries[w->next++];
+  assert_int_equal(e->path_len, want->path_len);
+  assert_memory_equal(e->path, want->path, e->path_len);
+  assert_memory_equal(e->ref, want->ref, 32);
+  assert_int_equal(e->n_meta, want->n_meta);
+  for (size_t i = 0; i < e->n_meta; i++) {
+    assert_string_equal(e->meta[i].key, want->meta[i].key);
+    assert_string_equal(e->meta[i].value, want->meta[i].value);
+  }
+  return MDBEE_OK;
+}
+
+/* Builds each set (in reverse order, to show order does not matter),
+ * compares the root, then reads it back: lookups and an ordered walk. */
+static void test_known_answers(void **state) {
+  (void)state;
+  vec_file vf;
+  vec_open(&vf, "mantaray.txt");
+  size_t sets = 0;
+  while (vec_next(&vf)) {
+    uint8_t want[32], root[32];
+    assert_int_equal(mdb_hex_decode(vf.fields[0], want, 32, NULL), MDBEE_OK);
+    vec_set v;
+    parse_set(&v, vf.fields[1]);
+    mdb_mantaray_entry *rev = calloc(v.n, sizeof *rev);
+    for (size_t i = 0; i < v.n; i++)
+      rev[i] = v.entries[v.n - 1 - i];
+    store s = {0};
+    mdb_error err = {0};
+    if (mdb_mantaray_build(rev, v.n, store_sink, &s, root, &err))
+      fail_msg("line %zu: %s", vf.lineno, err.message);
+    if (memcmp(root, want, 32) != 0)
+      fail_msg("line %zu: root differs from bee-js", vf.lineno);
+    mdb_mantaray *m;
+    assert_int_equal(mdb_mantaray_open(root, store_source, &s, &m, NULL), 0);
+    for (size_t i = 0; i < v.n; i++) {
+      mdb_mantaray_entry got;
+      assert_int_equal(mdb_mantaray_lookup(m, v.entries[i].path,
+                                           v.entries[i].path_len, &got, &err),
+                       MDBEE_OK);
+      assert_memory_equal(got.ref, v.entries[i].ref, 32);
+      assert_int_equal(got.n_meta, v.entries[i].n_meta);
+    }
+    walk_check w = {&v, 0};
+    assert_int_equal(mdb_mantaray_walk(m, walk_expect, &w, &err), MDBEE_OK);
+    assert_int_equal(w.next, v.n);
+    mdb_mantaray_free(m);
+    store_free(&s);
+    free(rev);
+    free_set(&v);
+    sets++;
+  }
+  vec_close(&vf);
+  assert_true(sets >= 20);
+}
+
+/* --- tree operations --- */
+
+static const char *paths[] = {
+    "a", "ab", "abc", "abd", "b/x", "b/y", "b", "c",
+    "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd1",
+    "dddddddddddddddddddddddddddddddddd2", "ddd",
+    "coll/507f1f77bcf86cd799439011", "coll/507f1f77bcf86cd799439012",
+    "coll/$meta",
+};
+#define NPATHS (sizeof paths / sizeof paths[0])
+
+static void test_lookup_and_not_found(void **state) {
+  (void)state;
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  for (size_t i = 0; i < NPATHS; i++)
+    put(m, paths[i], (uint8_t)(i + 1));
+  mdb_error err = {0};
+  mdb_mantaray_entry e;
+  for (size_t i = 0; i < NPATHS; i++) {
+    assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)paths[i],
+                                         strlen(paths[i]), &e, &err),
+                     MDBEE_OK);
+    assert_int_equal(e.ref[0], i + 1);
+  }
+  /* Inner nodes and partial prefixes are not entries. */
+  const char *absent[] = {"coll/", "d", "dddddddddddddddddddddddddddddd", "abcd",
+                          "coll/507f", "z"};
+  for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+    assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)absent[i],
+                                         strlen(absent[i]), &e, &err),
+                     MDBEE_ENOTFOUND);
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)"", 0, &e, &err),
+                   MDBEE_EINVAL);
+  /* Replacing an entry changes its reference and the root. */
+  uint8_t before[32], after[32];
+  save(m, NULL, before);
+  put(m, "ab", 0x77);
+  save(m, NULL, after);
+  assert_memory_not_equal(before, after, 32);
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)"ab", 2, &e, &err),
+                   MDBEE_OK);
+  assert_int_equal(e.ref[0], 0x77);
+  mdb_mantaray_free(m);
+}
+
+/* Removing entries leaves the root a fresh build of the rest would have,
+ * whatever was removed: nodes that stop branching are merged back. */
+static void test_remove_is_canonical(void **state) {
+  (void)state;
+  for (size_t mask = 1; mask < 1u << 7; mask += 5) {
+    mdb_mantaray *m;
+    assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+    for (size_t i = 0; i < NPATHS; i++)
+      put(m, paths[i], (uint8_t)(i + 1));
+    uint8_t ignored[32];
+    save(m, NULL, ignored);
+    const char *rest[NPATHS];
+    size_t fills[NPATHS], n = 0;
+    for (size_t i = 0; i < NPATHS; i++) {
+      /* mask picks which of the first 7 paths go, plus every third other. */
+      int drop = i < 7 ? (mask >> i & 1) : (i % 3 == mask % 3);
+      if (drop) {
+        mdb_error err = {0};
+        if (mdb_mantaray_remove(m, (const uint8_t *)paths[i], strlen(paths[i]),
+                                &err))
+          fail_msg("remove %s: %s", paths[i], err.message);
+      } else {
+        rest[n] = paths[i];
+        fills[n++] = i + 1;
+      }
+    }
+    uint8_t got[32], want[32];
+    save(m, NULL, got);
+    fresh_root(rest, n, fills, want);
+    if (memcmp(got, want, 32) != 0)
+      fail_msg("mask %zu: root after removal is not canonical", mask);
+    mdb_mantaray_free(m);
+  }
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  put(m, "abc", 1);
+  mdb_error err = {0};
+  assert_int_equal(mdb_mantaray_remove(m, (const uint8_t *)"ab", 2, &err),
+                   MDBEE_ENOTFOUND);
+  assert_int_equal(mdb_mantaray_remove(m, (const uint8_t *)"abc", 3, &err),
+                   MDBEE_OK);
+  assert_int_equal(mdb_mantaray_remove(m, (const uint8_t *)"abc", 3, &err),
+                   MDBEE_ENOTFOUND);
+  /* Removing everything gives the empty manifest. */
+  uint8_t empty[32], got[32];
+  save(m, NULL, got);
+  fresh_root(NULL, 0, NULL, empty);
+  assert_memory_equal(got, empty, 32);
+  mdb_mantaray_free(m);
+}
+
+/* A tree opened from its root reads only the nodes on the paths it touches
+ * and saves only the nodes it changed. */
+static void test_lazy_load_and_incremental_save(void **state) {
+  (void)state;
+  enum { N = 3000 };
+  store s = {0};
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  char path[64];
+  for (unsigned i = 0; i < N; i++) {
+    snprintf(path, sizeof path, "coll/%08x%08x", i * 2654435761u, i);
+    put_seq(m, path, 1, i);
+  }
+  uint8_t root[32];
+  save(m, &s, root);
+  mdb_mantaray_free(m);
+  size_t total = s.n;
+  assert_true(total > N);
+
+  assert_int_equal(mdb_mantaray_open(root, store_source, &s, &m, NULL), 0);
+  assert_int_equal(mdb_mantaray_loads(m), 0);
+  snprintf(path, sizeof path, "coll/%08x%08x", 1234 * 2654435761u, 1234u);
+  mdb_mantaray_entry e;
+  mdb_error err = {0};
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)path, strlen(path),
+                                       &e, &err),
+                   MDBEE_OK);
+  /* root, "coll/", a few branching hex digits, the leaf */
+  size_t loads = mdb_mantaray_loads(m);
+  assert_int_equal(loads, s.gets);
+  assert_true(loads >= 3 && loads <= 8);
+
+  /* Changing one entry rewrites only the nodes above it. */
+  s.puts = 0;
+  put_seq(m, path, 0xee, 1234);
+  uint8_t root2[32];
+  save(m, &s, root2);
+  assert_true(s.puts >= 2 && s.puts <= loads);
+  assert_int_equal(mdb_mantaray_loads(m), loads);
+  /* A new path loads what it passes through, and no more. */
+  put(m, "coll/zzz", 3);
+  assert_true(mdb_mantaray_loads(m) <= loads + 1);
+  mdb_mantaray_free(m);
+
+  /* The edited tree equals a fresh build of the same entries. */
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  for (unsigned i = 0; i < N; i++) {
+    snprintf(path, sizeof path, "coll/%08x%08x", i * 2654435761u, i);
+    put_seq(m, path, i == 1234 ? 0xee : 1, i);
+  }
+  uint8_t fresh[32];
+  save(m, NULL, fresh);
+  assert_memory_equal(fresh, root2, 32);
+  mdb_mantaray_free(m);
+  store_free(&s);
+}
+
+static void test_put_rejects_bad_entries(void **state) {
+  (void)state;
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  uint8_t ref[64] = {1};
+  mdb_error err = {0};
+  mdb_mantaray_entry e = entry("", ref);
+  assert_int_equal(mdb_mantaray_put(m, &e, &err), MDBEE_EINVAL);
+  e = entry("p", ref);
+  e.ref_size = 31;
+  assert_int_equal(mdb_mantaray_put(m, &e, &err), MDBEE_EINVAL);
+  mdb_mantaray_kv bad_utf8[] = {{"k", "\xc3\x28"}};
+  e = entry("p", ref);
+  e.meta = bad_utf8;
+  e.n_meta = 1;
+  assert_int_equal(mdb_mantaray_put(m, &e, &err), MDBEE_EINVAL);
+  mdb_mantaray_kv dup[] = {{"k", "1"}, {"k", "2"}};
+  e.meta = dup;
+  e.n_meta = 2;
+  assert_int_equal(mdb_mantaray_put(m, &e, &err), MDBEE_EINVAL);
+  assert_non_null(strstr(err.message, "twice"));
+  /* Nothing was added by the refused puts. */
+  mdb_mantaray_entry got;
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)"p", 1, &got, &err),
+                   MDBEE_ENOTFOUND);
+  /* A 64-byte (encrypted) entry is fine on a leaf, not above children. */
+  e = entry("p", ref);
+  e.ref_size = 64;
+  assert_int_equal(mdb_mantaray_put(m, &e, &err), MDBEE_OK);
+  uint8_t root[32];
+  save(m, NULL, root);
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)"p", 1, &got, &err),
+                   MDBEE_OK);
+  assert_int_equal(got.ref_size, 64);
+  put(m, "pq", 2);
+  assert_int_equal(mdb_mantaray_save(m, NULL, NULL, root, &err), MDBEE_EINVAL);
+  mdb_mantaray_free(m);
+}
+
+/* Metadata round-trips through JSON with escapes, sorted by key. */
+static void test_metadata_round_trip(void **state) {
+  (void)state;
+  store s = {0};
+  uint8_t ref[32] = {9}, root[32];
+  mdb_mantaray_kv meta[] = {{"z-last", "tab\there"},
+                            {"Content-Type", "text/plain; charset=\"utf-8\""},
+                            {"ctl", "\x01\x1f\\/\xe6\x97\xa5\xf0\x9f\x90\x9d"}};
+  mdb_mantaray_entry e = entry("doc", ref);
+  e.meta = meta;
+  e.n_meta = 3;
+  mdb_error err = {0};
+  assert_int_equal(mdb_mantaray_build(&e, 1, store_sink, &s, root, &err), 0);
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_open(root, store_source, &s, &m, NULL), 0);
+  mdb_mantaray_entry got;
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)"doc", 3, &got, &err),
+                   MDBEE_OK);
+  assert_int_equal(got.n_meta, 3);
+  assert_string_equal(got.meta[0].key, "Content-Type");
+  assert_string_equal(got.meta[0].value, meta[1].value);
+  assert_string_equal(got.meta[1].key, "ctl");
+  assert_string_equal(got.meta[1].value, meta[2].value);
+  assert_string_equal(got.meta[2].value, "tab\there");
+  mdb_mantaray_free(m);
+  store_free(&s);
+}
+
+/* --- untrusted input --- */
+
+/* Serves one forged root chunk (span || payload) under its true address. */
+static int open_forged(store *s, const uint8_t *payload, size_t len,
+                       mdb_error *err) {
+  uint8_t *chunk = malloc(8 + len + 1), address[32];
+  mdb_bmt_span_encode(len, chunk);
+  memcpy(chunk + 8, payload, len);
+  mdb_bmt_chunk_address(len, payload, len, address);
+  store_set(s, address, chunk, 8 + len);
+  free(chunk);
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_open(address, store_source, s, &m, NULL), 0);
+  mdb_mantaray_entry e;
+  int rc = mdb_mantaray_lookup(m, (const uint8_t *)"doc", 3, &e, err);
+  mdb_mantaray_free(m);
+  return rc;
+}
+
+/* The root node of a one-entry manifest with metadata, as saved. */
+static size_t sample_root(store *s, uint8_t *payload) {
+  uint8_t ref[32] = {5}, root[32];
+  mdb_mantaray_kv meta[] = {{"Content-Type", "application/json"}};
+  mdb_mantaray_entry e = entry("doc", ref);
+  e.meta = meta;
+  e.n_meta = 1;
+  assert_int_equal(mdb_mantaray_build(&e, 1, store_sink, s, root, NULL), 0);
+  stored *c = store_find(s, root);
+  memcpy(payload, c->data + 8, c->size - 8);
+  return c->size - 8;
+}
+
+static void test_malformed_nodes(void **state) {
+  (void)state;
+  store s = {0};
+  uint8_t good[4096], bad[4096];
+  size_t len = sample_root(&s, good);
+  mdb_error err = {0};
+  assert_int_equal(open_forged(&s, good, len, &err), MDBEE_OK);
+  /* Every truncation is refused. */
+  for (size_t n = 0; n < len; n++) {
+    int rc = open_forged(&s, good, n, &err);
+    if (rc != MDBEE_EFORMAT)
+      fail_msg("truncated to %zu bytes: %d (%s)", n, rc, err.message);
+  }
+  struct {
+    size_t offset;
+    uint8_t value;
+    const char *message;
+  } cases[] = {
+      {32, 0x00, "version"},             /* version hash */
+      {63, 31, "reference size"},        /* entry size */
+      {63, 255, "reference size"},
+      {128 + 1, 0, "prefix length"},     /* fork prefix length 0 */
+      {128 + 1, 31, "prefix length"},    /* and 31 */
+      {128 + 2, 'x', "bitmap byte"},     /* prefix vs bitmap */
+      {128 + 64, 0xff, "truncated"},     /* metadata size */
+      {128 + 66, '[', "metadata JSON"},  /* not an object */
+      {128 + 67, 0x01, "metadata JSON"}, /* control char in key */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    memcpy(bad, good, len);
+    bad[cases[i].offset] = cases[i].value;
+    int rc = open_forged(&s, bad, len, &err);
+    if (rc != MDBEE_EFORMAT || !strstr(err.message, cases[i].message))
+      fail_msg("case %zu: %d (%s)", i, rc, err.message);
+  }
+  /* A chunk that does not hash to the reference naming it. */
+  uint8_t root[32];
+  mdb_bmt_chunk_address(len, good, len, root);
+  stored *c = store_find(&s, root);
+  c->data[8 + 100] ^= 1;
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_open(root, store_source, &s, &m, NULL), 0);
+  mdb_mantaray_entry e;
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)"doc", 3, &e, &err),
+                   MDBEE_EVERIFY);
+  mdb_mantaray_free(m);
+  /* A missing chunk is the source's error. */
+  uint8_t nowhere[32] = {0xab};
+  assert_int_equal(mdb_mantaray_open(nowhere, store_source, &s, &m, NULL), 0);
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)"doc", 3, &e, &err),
+                   MDBEE_ENOTFOUND);
+  mdb_mantaray_free(m);
+  store_free(&s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_known_answers),
+      cmocka_unit_test(test_lookup_and_not_found),
+      cmocka_unit_test(test_remove_is_canonical),
+      cmocka_unit_test(test_lazy_load_and_incremental_save),
+      cmocka_unit_test(test_put_rejects_bad_entries),
+      cmocka_unit_test(test_metadata_round_trip),
+      cmocka_unit_test(test_malformed_nodes),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
