@@ -130,17 +130,20 @@ static int run(upload *u, mdb_error *err) {
       break;
     }
     CURLMsg *msg;
-    int left;
+    int left, finished = 0;
     while (rc == MDBEE_OK &&
            (msg = curl_multi_info_read(u->bee->multi, &left))) {
       if (msg->msg != CURLMSG_DONE) continue;
+      finished = 1;
       for (size_t i = 0; i < u->nslots; i++)
         if (u->slots[i].busy && u->slots[i].easy == msg->easy_handle) {
           rc = finish(u, &u->slots[i], msg->data.result, err);
           break;
         }
     }
-    if (rc == MDBEE_OK && u->done < u->n)
+    /* A finished transfer frees a slot: refill it before waiting, or the
+     * wait would find no socket to watch and sleep its whole timeout. */
+    if (rc == MDBEE_OK && u->done < u->n && !finished)
       curl_multi_poll(u->bee->multi, NULL, 0, (int)poll_timeout(u), NULL);
   }
   return rc;
