@@ -14,6 +14,9 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 int cli_version(int argc, char **argv);
 int cli_source(int argc, char **argv);
 int cli_manifest(int argc, char **argv);
+int cli_key(int argc, char **argv);
+int cli_soc(int argc, char **argv);
+int cli_feed(int argc, char **argv);
 
 /* Shared helpers (cli_io.c). */
 
@@ -25,6 +28,10 @@ int cli_read_all(const char *path, uint8_t **data, size_t *len,
 /* Writes len bytes to path atomically (temporary file + rename). */
 int cli_write_file(const char *path, const uint8_t *data, size_t len,
                    mdb_error *err);
+
+/* Prints an Ethereum address as 0x and 40 hex digits and a newline
+ * (cmd_key.c). */
+void cli_print_address(const uint8_t address[20]);
 
 /* Prints "mdbee <command>: <message>" to stderr and returns CLI_FAIL. */
 int cli_fail(const char *command, const mdb_error *err);

@@ -15,6 +15,9 @@ static const struct command commands[] = {
     {"source", "dump: print normalised MongoDB change events", cli_source},
     {"manifest", "build, ls, get: mantaray manifests as chunk files",
      cli_manifest},
+    {"key", "address, new: the publisher's signing key", cli_key},
+    {"soc", "make, verify: single owner chunks", cli_soc},
+    {"feed", "address, update: sequence feed updates", cli_feed},
 };
 
 static void usage(FILE *out) {

@@ -11,10 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { Binary } from 'cafe-utility';
 import { MantarayNode } from '@ethersphere/bee-js';
 import { prng, hex } from './prng.mjs';
+import { scryptKeystore, pbkdf2Keystore } from './keystore.mjs';
 
 const require = createRequire(import.meta.url);
 const beeDir = dirname(require.resolve('@ethersphere/bee-js'));
 const { makeContentAddressedChunk } = require(join(beeDir, 'chunk/cac.js'));
+const { makeFeedIdentifier } = require(join(beeDir, 'feed/identifier.js'));
+const { getFeedUpdateChunkReference } = require(join(beeDir, 'feed/index.js'));
+const { PrivateKey, Identifier, Topic, EthAddress, FeedIndex } = require('@ethersphere/bee-js');
 
 const out = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '../../vectors');
 mkdirSync(out, { recursive: true });
@@ -84,6 +88,80 @@ async function mantaray() {
   return lines;
 }
 
-for (const [name, gen] of Object.entries({ keccak, bmt, mantaray })) {
+// Ethereum-style signatures by bee-js's PrivateKey.sign, which hashes its
+// input and signs the signed-message hash of that digest: secret, data,
+// signature (r || s || v), signer address.
+function sign() {
+  const r = prng(3);
+  const lines = [];
+  for (let i = 0; i < 64; i++) {
+    const secret = r.bytes(32);
+    const data = r.bytes(1 + r.int(100));
+    const key = new PrivateKey(secret);
+    lines.push([hex(secret), hex(data), key.sign(data).toHex(),
+                key.publicKey().address().toHex()].join('\t'));
+  }
+  return lines;
+}
+
+// Single owner chunks by bee-js: secret, identifier, span, payload, SOC bytes,
+// SOC address, owner.
+function soc() {
+  const r = prng(4);
+  const lines = [];
+  const lengths = [1, 32, 40, 72, 4095, 4096]; // bee-js refuses empty payloads
+  for (let i = 0; i < 25; i++) lengths.push(1 + r.int(300));
+  for (const n of lengths) {
+    const secret = r.bytes(32);
+    const id = r.bytes(32);
+    const payload = r.bytes(n);
+    // Some wrap an intermediate chunk, whose span exceeds its payload.
+    const span = n % 4 === 1 ? BigInt(n) * 4096n + 4096n : BigInt(n);
+    const cac = makeContentAddressedChunk(payload, span);
+    const s = cac.toSingleOwnerChunk(new Identifier(id), new PrivateKey(secret));
+    lines.push([hex(secret), hex(id), String(span), hex(payload) || '-', hex(s.data),
+                s.address.toHex(), s.owner.toHex()].join('\t'));
+  }
+  return lines;
+}
+
+// Feeds by bee-js: owner, topic, index, identifier, update address; topics
+// from strings as Topic.fromString.
+function feed() {
+  const r = prng(5);
+  const lines = [];
+  const indexes = [0n, 1n, 255n, 256n, 0xffffffffn, 0x100000000n, 0xffffffffffffffffn];
+  for (let i = 0; i < 25; i++) indexes.push(BigInt(r.int(1 << 24)) * BigInt(1 + r.int(1 << 24)));
+  for (const index of indexes) {
+    const owner = new EthAddress(r.bytes(20));
+    const topic = new Topic(r.bytes(32));
+    const fi = FeedIndex.fromBigInt(index);
+    lines.push(['update', owner.toHex(), topic.toHex(), String(index),
+                makeFeedIdentifier(topic, fi).toHex(),
+                getFeedUpdateChunkReference(owner, topic, fi).toHex()].join('\t'));
+  }
+  for (const name of ['mdbee', 'shop', 'a', 'Zürich-db', 'x'.repeat(200)])
+    lines.push(['topic', Buffer.from(name).toString('hex'), Topic.fromString(name).toHex()].join('\t'));
+  return lines;
+}
+
+// V3 keystores from ethers (scrypt) and from Node's crypto checked by ethers
+// (pbkdf2): kdf, password, JSON, address.  Fixed salts and IVs keep the file
+// reproducible.
+function keystore() {
+  const r = prng(6);
+  const lines = [];
+  for (const [kdf, make] of [['scrypt', scryptKeystore], ['pbkdf2', pbkdf2Keystore]]) {
+    for (const password of ['correct horse battery staple', 'p', 'pässwörd 🐝']) {
+      const secret = r.bytes(32);
+      const json = make(secret, password, { salt: r.bytes(32), iv: r.bytes(16) });
+      lines.push([kdf, Buffer.from(password).toString('hex'), Buffer.from(json).toString('hex'),
+                  new PrivateKey(secret).publicKey().address().toHex()].join('\t'));
+    }
+  }
+  return lines;
+}
+
+for (const [name, gen] of Object.entries({ keccak, bmt, mantaray, sign, soc, feed, keystore })) {
   writeFileSync(join(out, `${name}.txt`), (await gen()).join('\n') + '\n');
 }
