@@ -49,6 +49,19 @@ function makeWithMdbee(dir, k, id, payload) {
   return { address: made.out, data: readFileSync(out) };
 }
 
+// Yields count SOCs made by mdbee from random identifiers and payloads under
+// KEYS random keys, with bee-js's content-addressed chunk of each payload.
+function* mdbeeSocs(prefix, count) {
+  const dir = scratch(prefix);
+  const ks = keys(dir);
+  for (let i = 0; i < count; i++) {
+    const k = ks[i % KEYS];
+    const id = randomBytes(32);
+    const payload = randomBytes(payloadLength(i));
+    yield { i, k, id, payload, ours: makeWithMdbee(dir, k, id, payload), cac: makeContentAddressedChunk(payload) };
+  }
+}
+
 test(`${KEYS} random keys: mdbee key address equals bee-js PrivateKey.publicKey().address()`, () => {
   for (const k of keys(scratch('key-address'))) {
     const r = mdbee(['key', 'address', '--key-file', k.file]);
@@ -58,14 +71,7 @@ test(`${KEYS} random keys: mdbee key address equals bee-js PrivateKey.publicKey(
 });
 
 test(`${BEEJS_CASES} random SOCs byte-equal to bee-js makeSingleOwnerChunk; bee-js recovers the owner`, () => {
-  const dir = scratch('soc');
-  const ks = keys(dir);
-  for (let i = 0; i < BEEJS_CASES; i++) {
-    const k = ks[i % KEYS];
-    const id = randomBytes(32);
-    const payload = randomBytes(payloadLength(i));
-    const ours = makeWithMdbee(dir, k, id, payload);
-    const cac = makeContentAddressedChunk(payload);
+  for (const { i, k, id, payload, ours, cac } of mdbeeSocs('soc', BEEJS_CASES)) {
     const theirs = makeSingleOwnerChunk(cac.address, cac.span, cac.payload, new Identifier(id), k.key);
     assert.equal(ours.address, theirs.address.toHex(), `address, case ${i}`);
     assert.equal(hex(ours.data), hex(theirs.data), `SOC bytes, case ${i} (${payload.length} bytes)`);
@@ -78,14 +84,7 @@ test(`${BEEJS_CASES} random SOCs byte-equal to bee-js makeSingleOwnerChunk; bee-
 });
 
 test(`${CASES} random identifiers and payloads: signature, chunk and address check out`, () => {
-  const dir = scratch('soc-many');
-  const ks = keys(dir);
-  for (let i = 0; i < CASES; i++) {
-    const k = ks[i % KEYS];
-    const id = randomBytes(32);
-    const payload = randomBytes(payloadLength(i));
-    const ours = makeWithMdbee(dir, k, id, payload);
-    const cac = makeContentAddressedChunk(payload);
+  for (const { i, k, id, ours, cac } of mdbeeSocs('soc-many', CASES)) {
     assert.equal(hex(ours.data.subarray(0, 32)), hex(id));
     assert.equal(hex(ours.data.subarray(97)), hex(cac.data), `wrapped chunk, case ${i}`);
     const signed = Buffer.concat([id, cac.address.toUint8Array()]);
