@@ -43,7 +43,8 @@ int mdb_key_load_file(const char *path, const char *password, mdb_key **out,
  * Untrusted input: KDF parameters are bounded (scrypt memory at most
  * 1 GiB, pbkdf2 at most 10^7 rounds) before any work is done.  Errors as
  * for mdb_key_load_file; a MAC mismatch (wrong password or corrupted file)
- * is MDBEE_ECRYPTO. */
+ * is MDBEE_ECRYPTO, and so is an "address" field that is not the address of
+ * the decrypted key. */
 int mdb_key_from_keystore(const char *json, size_t len, const char *password,
                           mdb_key **out, mdb_error *err);
 

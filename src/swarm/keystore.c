@@ -28,6 +28,8 @@ typedef struct keystore {
   uint8_t iv[AES_BLOCK_SIZE];
   uint8_t ciphertext[MDB_KEY_SECRET_SIZE];
   uint8_t mac[32];
+  int has_address; /* optional "address": must then match the key */
+  uint8_t address[MDB_ADDRESS_SIZE];
 } keystore;
 
 static int fail(mdb_error *err, const char *what) {
@@ -91,12 +93,16 @@ static int parse(const char *json, size_t len, keystore *ks, mdb_error *err) {
     return mdb_error_set(err, MDBEE_EFORMAT, "V3 keystore: invalid JSON: %s",
                          berr.message);
   int rc = MDBEE_OK;
-  bson_iter_t root, crypto, params, cipherparams;
+  bson_iter_t root, crypto, params, cipherparams, address;
   uint64_t version = 0;
   char cipher[16];
   if (!bson_iter_init(&root, &doc) || !get_uint(&root, "version", &version) ||
       version != 3)
     rc = fail(err, "\"version\" is not 3");
+  else if ((ks->has_address = find(&root, "address", &address)) &&
+           !get_hex(&root, "address", ks->address, MDB_ADDRESS_SIZE,
+                    MDB_ADDRESS_SIZE, NULL))
+    rc = fail(err, "\"address\" is not 20 hex bytes");
   else if (!find_doc(&root, "crypto", &crypto))
     rc = fail(err, "no \"crypto\" object");
   else if (!get_str(&crypto, "cipher", cipher, sizeof cipher) ||
@@ -193,5 +199,15 @@ int mdb_key_from_keystore(const char *json, size_t len, const char *password,
     rc = mdb_key_from_secret(secret, out, err);
   }
   sodium_free(derived);
+  uint8_t address[MDB_ADDRESS_SIZE];
+  if (rc == MDBEE_OK && ks.has_address) mdb_key_address(*out, address);
+  if (rc == MDBEE_OK && ks.has_address &&
+      memcmp(address, ks.address, MDB_ADDRESS_SIZE) != 0) {
+    mdb_key_free(*out);
+    *out = NULL;
+    rc = mdb_error_set(err, MDBEE_ECRYPTO,
+                       "V3 keystore: its \"address\" is not the address of "
+                       "the key it holds");
+  }
   return rc;
 }

@@ -235,6 +235,15 @@ static void test_keystores(void **state) {
     assert_int_equal(mdb_key_load_file(path, NULL, &key, &err), MDBEE_ECRYPTO);
     assert_non_null(strstr(err.message, MDB_KEY_PASSWORD_ENV));
 
+    /* An "address" field naming another key is refused. */
+    char *field = strstr((char *)json, "\"address\":\"");
+    assert_non_null(field);
+    char *digit = field + strlen("\"address\":\"");
+    *digit = *digit == '0' ? '1' : '0';
+    assert_int_equal(mdb_key_from_keystore((char *)json, jn, (char *)pw, &key, &err), MDBEE_ECRYPTO);
+    assert_non_null(strstr(err.message, "address"));
+    assert_null(key);
+
     seen_scrypt |= strcmp(v.fields[0], "scrypt") == 0;
     seen_pbkdf2 |= strcmp(v.fields[0], "pbkdf2") == 0;
     free(pw);
