@@ -38,7 +38,9 @@ test(`${CASES} random feed update addresses equal bee-js`, () => {
 
 test('v1 feed updates written by mdbee are read by bee-js', () => {
   const dir = scratch('feed');
-  for (let i = 0; i < 100; i++) {
+  // bee-js recovers each owner in BigInt arithmetic (~0.1 s): 40 suffice
+  // next to the thousands of addresses above and the SOC suite.
+  for (let i = 0; i < 40; i++) {
     const key = new PrivateKey(randomBytes(32));
     const keyFile = writeKey(dir, 'key', key.toHex());
     const topic = Topic.fromString(`db-${i}`);
