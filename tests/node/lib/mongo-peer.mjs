@@ -108,6 +108,23 @@ export async function mongoPeerForSuite() {
   return { uri: peer.uri, own: true, peer, stop: () => peer.stop() };
 }
 
+/**
+ * mongoPeerForSuite() plus a connected driver client: { uri, client,
+ * close() } where close() closes the client, then stops an own peer.
+ */
+export async function mongoClientForSuite() {
+  const server = await mongoPeerForSuite();
+  const client = await new MongoClient(server.uri).connect();
+  return {
+    uri: server.uri,
+    client,
+    async close() {
+      await client.close();
+      await server.stop();
+    },
+  };
+}
+
 /** Resolves once a server at uri answers a ping; rejects after timeoutMs. */
 export async function pingMongo(uri, timeoutMs = 10000) {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: timeoutMs });

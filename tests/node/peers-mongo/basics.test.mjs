@@ -2,19 +2,16 @@
 // Node.js driver connects, and documents round-trip through CRUD.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { MongoClient, ObjectId, Decimal128, Binary } from 'mongodb';
-import { mongoPeerForSuite } from '../lib/mongo-peer.mjs';
+import { ObjectId, Decimal128, Binary } from 'mongodb';
+import { mongoClientForSuite } from '../lib/mongo-peer.mjs';
 
-let server;
+let suite;
 let client;
 before(async () => {
-  server = await mongoPeerForSuite();
-  client = await new MongoClient(server.uri).connect();
+  suite = await mongoClientForSuite();
+  client = suite.client;
 });
-after(async () => {
-  await client?.close();
-  await server?.stop();
-});
+after(() => suite?.close());
 
 test('the driver connects and the server answers ping and isMaster', async () => {
   assert.equal((await client.db('admin').command({ ping: 1 })).ok, 1);

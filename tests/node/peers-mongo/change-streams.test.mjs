@@ -4,20 +4,16 @@
 // fullDocument (updateLookup) is the current document while it exists.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { MongoClient } from 'mongodb';
-import { mongoPeerForSuite } from '../lib/mongo-peer.mjs';
+import { mongoClientForSuite } from '../lib/mongo-peer.mjs';
 import { nextChange, nextChanges, openedStream } from '../lib/change-events.mjs';
 
-let server;
+let suite;
 let client;
 before(async () => {
-  server = await mongoPeerForSuite();
-  client = await new MongoClient(server.uri).connect();
+  suite = await mongoClientForSuite();
+  client = suite.client;
 });
-after(async () => {
-  await client?.close();
-  await server?.stop();
-});
+after(() => suite?.close());
 
 async function freshCollection(name) {
   const col = client.db('peers_streams').collection(name);

@@ -6,8 +6,7 @@
 // server) every pin is reported as skipped, never as passed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { MongoClient } from 'mongodb';
-import { mongoPeerForSuite } from '../lib/mongo-peer.mjs';
+import { mongoClientForSuite } from '../lib/mongo-peer.mjs';
 import { changesWithin, nextChange, nextChanges, openedStream } from '../lib/change-events.mjs';
 
 const skip = process.env.MDBEE_TEST_MONGO_URI
@@ -19,19 +18,16 @@ function pinned(holds, quirk, mongod) {
     'Update shared/DESIGN.md "Real peers", docs/testing.md and this pin.');
 }
 
-let server;
+let suite;
 let client;
 let db;
 before(async () => {
   if (skip) return;
-  server = await mongoPeerForSuite();
-  client = await new MongoClient(server.uri).connect();
+  suite = await mongoClientForSuite();
+  client = suite.client;
   db = client.db('peers_quirks');
 });
-after(async () => {
-  await client?.close();
-  await server?.stop();
-});
+after(() => suite?.close());
 
 let seq = 0;
 async function freshCollection() {
