@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { before, after } from 'node:test';
 import { MongoClient } from 'mongodb';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -123,6 +124,21 @@ export async function mongoClientForSuite() {
       await server.stop();
     },
   };
+}
+
+/**
+ * Registers node:test hooks that give the calling test file a connected
+ * client for its whole run (see mongoClientForSuite); the returned object's
+ * `client` and `uri` are set once the before hook ran.  With skip set,
+ * nothing is started.
+ */
+export function useMongoSuite({ skip = false } = {}) {
+  const suite = {};
+  before(async () => {
+    if (!skip) Object.assign(suite, await mongoClientForSuite());
+  });
+  after(() => suite.close?.());
+  return suite;
 }
 
 /** Resolves once a server at uri answers a ping; rejects after timeoutMs. */

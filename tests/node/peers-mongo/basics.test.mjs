@@ -1,28 +1,22 @@
 // The MongoDB test peer speaks enough of the wire protocol for mdbee: the
 // Node.js driver connects, and documents round-trip through CRUD.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ObjectId, Decimal128, Binary } from 'mongodb';
-import { mongoClientForSuite } from '../lib/mongo-peer.mjs';
+import { useMongoSuite } from '../lib/mongo-peer.mjs';
 
-let suite;
-let client;
-before(async () => {
-  suite = await mongoClientForSuite();
-  client = suite.client;
-});
-after(() => suite?.close());
+const suite = useMongoSuite();
 
 test('the driver connects and the server answers ping and isMaster', async () => {
-  assert.equal((await client.db('admin').command({ ping: 1 })).ok, 1);
-  const hello = await client.db('admin').command({ isMaster: 1 });
+  assert.equal((await suite.client.db('admin').command({ ping: 1 })).ok, 1);
+  const hello = await suite.client.db('admin').command({ isMaster: 1 });
   assert.equal(hello.ismaster, true);
   // The Node.js driver 6.x needs wire version 8 (MongoDB 4.2) or newer.
   assert.ok(hello.maxWireVersion >= 8, `maxWireVersion ${hello.maxWireVersion}`);
 });
 
 test('insert, find, update, replace and delete round-trip documents', async () => {
-  const col = client.db('peers_basics').collection('crud');
+  const col = suite.client.db('peers_basics').collection('crud');
   await col.drop().catch(() => {});
   const oid = new ObjectId();
   const doc = {
@@ -53,7 +47,7 @@ test('insert, find, update, replace and delete round-trip documents', async () =
 });
 
 test('indexes can be created and listed', async () => {
-  const col = client.db('peers_basics').collection('indexed');
+  const col = suite.client.db('peers_basics').collection('indexed');
   await col.drop().catch(() => {});
   await col.insertOne({ _id: 1, email: 'a@example.org' });
   await col.createIndex({ email: 1 }, { name: 'by_email', unique: true });

@@ -2,21 +2,15 @@
 // that holds on mongod and on mongo-java-server alike: the key comes from
 // documentKey._id or else fullDocument._id (mdbee's rule), and an update's
 // fullDocument (updateLookup) is the current document while it exists.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mongoClientForSuite } from '../lib/mongo-peer.mjs';
+import { useMongoSuite } from '../lib/mongo-peer.mjs';
 import { nextChange, nextChanges, openedStream } from '../lib/change-events.mjs';
 
-let suite;
-let client;
-before(async () => {
-  suite = await mongoClientForSuite();
-  client = suite.client;
-});
-after(() => suite?.close());
+const suite = useMongoSuite();
 
 async function freshCollection(name) {
-  const col = client.db('peers_streams').collection(name);
+  const col = suite.client.db('peers_streams').collection(name);
   await col.drop().catch(() => {});
   return col;
 }

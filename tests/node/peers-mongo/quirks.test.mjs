@@ -4,9 +4,9 @@
 // server fixes one, its test fails and says so: then update DESIGN.md,
 // docs/testing.md and the pin.  Against MDBEE_TEST_MONGO_URI (a real
 // server) every pin is reported as skipped, never as passed.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mongoClientForSuite } from '../lib/mongo-peer.mjs';
+import { useMongoSuite } from '../lib/mongo-peer.mjs';
 import { changesWithin, nextChange, nextChanges, openedStream } from '../lib/change-events.mjs';
 
 const skip = process.env.MDBEE_TEST_MONGO_URI
@@ -18,20 +18,12 @@ function pinned(holds, quirk, mongod) {
     'Update shared/DESIGN.md "Real peers", docs/testing.md and this pin.');
 }
 
-let suite;
-let client;
-let db;
-before(async () => {
-  if (skip) return;
-  suite = await mongoClientForSuite();
-  client = suite.client;
-  db = client.db('peers_quirks');
-});
-after(() => suite?.close());
+const suite = useMongoSuite({ skip });
+const quirksDb = () => suite.client.db('peers_quirks');
 
 let seq = 0;
 async function freshCollection() {
-  const col = db.collection(`c${seq++}`);
+  const col = quirksDb().collection(`c${seq++}`);
   await col.insertOne({ _id: 'seed' });
   return col;
 }
@@ -58,7 +50,7 @@ async function eventsOfEachKind() {
 
 test('quirk: a database-level watch yields no insert, update or delete events', { skip }, async () => {
   const col = await freshCollection();
-  const stream = await openedStream(db);
+  const stream = await openedStream(quirksDb());
   await col.insertOne({ _id: 1 });
   await col.updateOne({ _id: 1 }, { $set: { a: 1 } });
   await col.deleteOne({ _id: 1 });
@@ -71,7 +63,7 @@ test('quirk: a database-level watch yields no insert, update or delete events', 
 test('quirk: a deployment-level watch fails with "no such command: \'aggregate\'"', { skip }, async () => {
   let error = null;
   try {
-    await openedStream(client);
+    await openedStream(suite.client);
   } catch (e) {
     error = e;
   }
@@ -183,7 +175,7 @@ test('quirk: a collection-level watch sees drops of other collections of its dat
 });
 
 test('quirk: drop and dropDatabase give no invalidate; dropDatabase gives drop events', { skip }, async () => {
-  const scratch = client.db('peers_quirks_dropdb');
+  const scratch = suite.client.db('peers_quirks_dropdb');
   await scratch.collection('a').insertOne({ _id: 1 });
   await scratch.collection('b').insertOne({ _id: 1 });
   const col = scratch.collection('a');
@@ -211,10 +203,10 @@ test('quirk: renaming a collection yields no event', { skip }, async () => {
 });
 
 test('quirk: no "hello" command and no sessions (isMaster without logicalSessionTimeoutMinutes)', { skip }, async () => {
-  const hello = await client.db('admin').command({ isMaster: 1 });
+  const hello = await suite.client.db('admin').command({ isMaster: 1 });
   pinned(!('logicalSessionTimeoutMinutes' in hello), 'no sessions',
     `logicalSessionTimeoutMinutes; got ${hello.logicalSessionTimeoutMinutes}`);
   let error = null;
-  await client.db('admin').command({ hello: 1 }).catch((e) => { error = e; });
+  await suite.client.db('admin').command({ hello: 1 }).catch((e) => { error = e; });
   pinned(error?.code === 59, 'hello is CommandNotFound (59)', `hello works; got ${error?.message ?? 'an answer'}`);
 });
