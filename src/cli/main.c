@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"source", "dump: print normalised MongoDB change events", cli_source},
     {"manifest", "build, ls, get: mantaray manifests as chunk files",
      cli_manifest},
+    {"hash", "print the Swarm reference of a file", cli_hash},
 };
 
 static void usage(FILE *out) {
