@@ -73,15 +73,19 @@ static int check_chunk(struct joiner *j, const uint8_t *ref,
                      "leaf payload length differs from its span");
     return MDBEE_OK;
   }
-  uint64_t c = MDB_CHUNK_PAYLOAD_MAX;
-  while (c <= UINT64_MAX / j->branches && c * j->branches < span)
-    c *= j->branches;
+  uint64_t c = mdb_tree_child_capacity(span, j->branches);
   uint64_t n = span / c + (span % c != 0);
   if (payload != n * j->codec.ref_size)
     return fail_at(err, MDBEE_EFORMAT, ref,
                    "intermediate chunk holds the wrong number of references");
   *cap = c;
   return MDBEE_OK;
+}
+
+uint64_t mdb_tree_child_capacity(uint64_t span, size_t branches) {
+  uint64_t c = MDB_CHUNK_PAYLOAD_MAX;
+  while (c <= UINT64_MAX / branches && c * branches < span) c *= branches;
+  return c;
 }
 
 static int verify_address(const uint8_t *ref, const uint8_t *address,

@@ -52,6 +52,7 @@ int mdb_tree_splitter_new(const mdb_tree_codec *codec, mdb_chunk_sink sink,
   sp->jobs = malloc(sp->branches * sizeof *sp->jobs);
   sp->refs = malloc(sp->branches * sizeof *sp->refs);
   if (!sp->leaves || !sp->jobs || !sp->refs) {
+    sp->codec.free_ctx = NULL; /* still the caller's on failure */
     mdb_splitter_free(sp);
     return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
   }
@@ -66,6 +67,7 @@ int mdb_splitter_new(mdb_chunk_sink sink, void *ctx, mdb_splitter **out,
 
 void mdb_splitter_free(mdb_splitter *sp) {
   if (!sp) return;
+  if (sp->codec.free_ctx) sp->codec.free_ctx(sp->codec.ctx);
   free(sp->leaves);
   free(sp->jobs);
   free(sp->refs);
@@ -221,6 +223,10 @@ int mdb_tree_splitter_finish(mdb_splitter *sp, uint8_t *ref, mdb_error *err) {
     return mdb_error_set(err, MDBEE_EINVAL, "splitter already finished");
   sp->finished = 1;
   return finish(sp, ref, err);
+}
+
+size_t mdb_tree_splitter_ref_size(const mdb_splitter *sp) {
+  return sp->codec.ref_size;
 }
 
 int mdb_splitter_finish(mdb_splitter *sp, uint8_t root[MDB_REF_SIZE],

@@ -25,7 +25,15 @@ typedef struct mdb_tree_codec {
   int (*open)(void *ctx, const uint8_t *key, uint8_t *chunk, size_t *size,
               mdb_error *err);
   void *ctx;
+  void (*free_ctx)(void *ctx); /* called by mdb_splitter_free when set */
 } mdb_tree_codec;
+
+/* The capacity of each child of a chunk spanning span > 4096 bytes in a
+ * tree of the given branching: the largest 4096 * branches^k below span. */
+uint64_t mdb_tree_child_capacity(uint64_t span, size_t branches);
+
+/* The reference size of sp's tree. */
+size_t mdb_tree_splitter_ref_size(const mdb_splitter *sp);
 
 /* mdb_splitter_new with a codec (NULL: plain tree). */
 int mdb_tree_splitter_new(const mdb_tree_codec *codec, mdb_chunk_sink sink,

@@ -10,81 +10,16 @@
 #include "mdbee/hex.h"
 #include "support.h"
 
-/* The pattern tests/node/vectors/generate.mjs feeds bee-js. */
-static uint8_t *pattern(size_t n) {
-  uint8_t *b = malloc(n ? n : 1);
-  assert_non_null(b);
-  for (size_t i = 0; i < n; i++)
-    b[i] = (uint8_t)((i * 7) ^ (i >> 9) ^ (i >> 17));
-  return b;
-}
-
-/* An in-process chunk store: the sink fills it, the joiner reads it. */
-struct store {
-  uint8_t (*addr)[MDB_REF_SIZE];
-  uint8_t (*data)[MDB_CHUNK_SIZE_MAX];
-  size_t *size;
-  size_t n, cap;
-  size_t fetches;
-  int fail_after; /* sink: fail when this many chunks are stored (0: never) */
-};
-
-static void store_free(struct store *s) {
-  free(s->addr);
-  free(s->data);
-  free(s->size);
-  memset(s, 0, sizeof *s);
-}
-
-static void store_put(struct store *s, const uint8_t *addr,
-                      const uint8_t *data, size_t size) {
-  if (s->n == s->cap) {
-    s->cap = s->cap ? 2 * s->cap : 64;
-    s->addr = realloc(s->addr, s->cap * sizeof *s->addr);
-    s->data = realloc(s->data, s->cap * sizeof *s->data);
-    s->size = realloc(s->size, s->cap * sizeof *s->size);
-    assert_true(s->addr && s->data && s->size);
-  }
-  memcpy(s->addr[s->n], addr, MDB_REF_SIZE);
-  memcpy(s->data[s->n], data, size);
-  s->size[s->n++] = size;
-}
-
-static long store_find(const struct store *s, const uint8_t *addr) {
-  for (size_t i = 0; i < s->n; i++)
-    if (memcmp(s->addr[i], addr, MDB_REF_SIZE) == 0) return (long)i;
-  return -1;
-}
-
-/* Stores every chunk after checking that it hashes to its address and that
- * an intermediate chunk only references chunks already received. */
+/* Stores every chunk (checking its address) after checking that an
+ * intermediate chunk only references chunks already received. */
 static int sink(void *ctx, const mdb_chunk *c, mdb_error *err) {
-  struct store *s = ctx;
-  if (s->fail_after && s->n == (size_t)s->fail_after)
-    return mdb_error_set(err, MDBEE_EIO, "disk full");
-  assert_true(c->size >= MDB_SPAN_SIZE && c->size <= MDB_CHUNK_SIZE_MAX);
-  uint8_t want[MDB_REF_SIZE];
-  uint64_t span = mdb_bmt_span_decode(c->data);
-  mdb_bmt_chunk_address(span, c->data + MDB_SPAN_SIZE,
-                        c->size - MDB_SPAN_SIZE, want);
-  assert_memory_equal(want, c->address, MDB_REF_SIZE);
-  if (span > MDB_CHUNK_PAYLOAD_MAX)
+  test_store *s = ctx;
+  if (mdb_bmt_span_decode(c->data) > MDB_CHUNK_PAYLOAD_MAX)
     for (size_t off = MDB_SPAN_SIZE; off < c->size; off += MDB_REF_SIZE)
-      assert_true(store_find(s, c->data + off) >= 0);
-  store_put(s, c->address, c->data, c->size);
-  return MDBEE_OK;
+      assert_true(test_store_find(s, c->data + off) >= 0);
+  return test_store_sink(ctx, c, err);
 }
 
-static int source(void *ctx, const uint8_t address[MDB_REF_SIZE],
-                  uint8_t *buf, size_t *size, mdb_error *err) {
-  struct store *s = ctx;
-  s->fetches++;
-  long i = store_find(s, address);
-  if (i < 0) return mdb_error_set(err, MDBEE_ENOTFOUND, "no such chunk");
-  memcpy(buf, s->data[i], s->size[i]);
-  *size = s->size[i];
-  return MDBEE_OK;
-}
 
 static int cmp_addr(const void *a, const void *b) {
   return memcmp(a, b, MDB_REF_SIZE);
@@ -100,7 +35,7 @@ static void test_known_trees(void **state) {
   size_t cases = 0;
   while (vec_next(&v)) {
     size_t n = strtoull(v.fields[0], NULL, 10), rn, an;
-    uint8_t *data = pattern(n), *want_root = vec_bytes(&v, 1, &rn);
+    uint8_t *data = test_pattern(n), *want_root = vec_bytes(&v, 1, &rn);
     /* Addresses are comma-separated: turn them into one hex string. */
     char *p = v.fields[2], *q = p;
     for (; *p; p++)
@@ -108,7 +43,7 @@ static void test_known_trees(void **state) {
     *q = '\0';
     uint8_t *want = vec_bytes(&v, 2, &an);
 
-    struct store s = {0};
+    test_store s = {0};
     uint8_t root[MDB_REF_SIZE];
     mdb_error err = {0};
     assert_int_equal(mdb_chunk_tree_split(data, n, sink, &s, root, &err),
@@ -135,7 +70,7 @@ static void test_known_trees(void **state) {
     assert_int_equal(mdb_splitter_write(sp, "x", 1, &err), MDBEE_EINVAL);
     mdb_splitter_free(sp);
 
-    store_free(&s);
+    test_store_free(&s);
     free(data);
     free(want_root);
     free(want);
@@ -146,8 +81,8 @@ static void test_known_trees(void **state) {
 }
 
 /* Splits pattern data of n bytes into s; writes the root. */
-static void split_into(struct store *s, size_t n, uint8_t root[MDB_REF_SIZE]) {
-  uint8_t *data = pattern(n);
+static void split_into(test_store *s, size_t n, uint8_t root[MDB_REF_SIZE]) {
+  uint8_t *data = test_pattern(n);
   mdb_error err = {0};
   assert_int_equal(mdb_chunk_tree_split(data, n, sink, s, root, &err),
                    MDBEE_OK);
@@ -159,21 +94,21 @@ static void test_join_round_trip(void **state) {
   const size_t sizes[] = {0, 1, 4096, 4097, 128 * 4096, 128 * 4096 + 1,
                           2 * 128 * 4096 + 4096 * 3 + 5};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-    struct store s = {0};
+    test_store s = {0};
     uint8_t root[MDB_REF_SIZE], *out = NULL;
     size_t len;
     mdb_error err = {0};
     split_into(&s, sizes[i], root);
-    assert_int_equal(mdb_chunk_tree_join(root, source, &s, sizes[i], &out,
+    assert_int_equal(mdb_chunk_tree_join(root, test_store_source, &s, sizes[i], &out,
                                          &len, &err),
                      MDBEE_OK);
     assert_int_equal(len, sizes[i]);
-    uint8_t *want = pattern(sizes[i]);
+    uint8_t *want = test_pattern(sizes[i]);
     assert_true(len == 0 || memcmp(out, want, len) == 0);
     assert_int_equal(s.fetches, s.n); /* each chunk read once */
     free(want);
     free(out);
-    store_free(&s);
+    test_store_free(&s);
   }
 }
 
@@ -181,7 +116,7 @@ static void test_join_round_trip(void **state) {
  * caught: the chunk no longer hashes to the reference that named it. */
 static void test_join_detects_corruption(void **state) {
   (void)state;
-  struct store s = {0};
+  test_store s = {0};
   uint8_t root[MDB_REF_SIZE];
   split_into(&s, 128 * 4096 + 4097, root);
   for (size_t i = 0; i < s.n; i++) {
@@ -191,18 +126,18 @@ static void test_join_detects_corruption(void **state) {
     size_t len;
     mdb_error err = {0};
     assert_int_equal(
-        mdb_chunk_tree_join(root, source, &s, UINT64_MAX, &out, &len, &err),
+        mdb_chunk_tree_join(root, test_store_source, &s, UINT64_MAX, &out, &len, &err),
         MDBEE_EVERIFY);
     assert_null(out);
     assert_non_null(strstr(err.message, "does not hash to its address"));
     s.data[i][at] ^= 0x01;
   }
-  store_free(&s);
+  test_store_free(&s);
 }
 
 static void test_join_missing_chunk(void **state) {
   (void)state;
-  struct store s = {0};
+  test_store s = {0};
   uint8_t root[MDB_REF_SIZE], *out = NULL;
   size_t len;
   mdb_error err = {0};
@@ -212,20 +147,20 @@ static void test_join_missing_chunk(void **state) {
   memcpy(s.data[0], s.data[s.n], s.size[s.n]);
   s.size[0] = s.size[s.n];
   assert_int_equal(
-      mdb_chunk_tree_join(root, source, &s, UINT64_MAX, &out, &len, &err),
+      mdb_chunk_tree_join(root, test_store_source, &s, UINT64_MAX, &out, &len, &err),
       MDBEE_ENOTFOUND);
-  store_free(&s);
+  test_store_free(&s);
 }
 
 /* Builds a chunk from a span and payload, stores it and writes its
  * address. */
-static void put_chunk(struct store *s, uint64_t span, const uint8_t *payload,
+static void put_chunk(test_store *s, uint64_t span, const uint8_t *payload,
                       size_t len, uint8_t addr[MDB_REF_SIZE]) {
   uint8_t buf[MDB_CHUNK_SIZE_MAX];
   mdb_bmt_span_encode(span, buf);
   memcpy(buf + MDB_SPAN_SIZE, payload, len);
   mdb_bmt_chunk_address(span, payload, len, addr);
-  store_put(s, addr, buf, MDB_SPAN_SIZE + len);
+  test_store_put(s, addr, buf, MDB_SPAN_SIZE + len);
 }
 
 /* Hand-built trees whose chunks all hash correctly but whose spans or
@@ -233,20 +168,20 @@ static void put_chunk(struct store *s, uint64_t span, const uint8_t *payload,
 static int join_forged(uint64_t root_span, uint64_t leaf1_span,
                        size_t leaf1_len, size_t nrefs, uint64_t max_size,
                        size_t *fetches, mdb_error *err) {
-  struct store s = {0};
-  uint8_t *data = pattern(8192), refs[3 * MDB_REF_SIZE], root[MDB_REF_SIZE];
+  test_store s = {0};
+  uint8_t *data = test_pattern(8192), refs[3 * MDB_REF_SIZE], root[MDB_REF_SIZE];
   put_chunk(&s, 4096, data, 4096, refs);
   put_chunk(&s, leaf1_span, data + 4096, leaf1_len, refs + MDB_REF_SIZE);
   put_chunk(&s, 4096, data, 4096, refs + 2 * MDB_REF_SIZE);
   put_chunk(&s, root_span, refs, nrefs * MDB_REF_SIZE, root);
   uint8_t *out = NULL;
   size_t len;
-  int rc = mdb_chunk_tree_join(root, source, &s, max_size, &out, &len, err);
+  int rc = mdb_chunk_tree_join(root, test_store_source, &s, max_size, &out, &len, err);
   if (rc == MDBEE_OK) assert_int_equal(len, root_span);
   free(out);
   free(data);
   *fetches = s.fetches;
-  store_free(&s);
+  test_store_free(&s);
   return rc;
 }
 
@@ -288,21 +223,21 @@ static void test_join_forged_trees(void **state) {
 
 static void test_join_max_size(void **state) {
   (void)state;
-  struct store s = {0};
+  test_store s = {0};
   uint8_t root[MDB_REF_SIZE], *out = NULL;
   size_t len;
   mdb_error err = {0};
   split_into(&s, 128 * 4096 + 1, root);
-  assert_int_equal(mdb_chunk_tree_join(root, source, &s, 128 * 4096, &out,
+  assert_int_equal(mdb_chunk_tree_join(root, test_store_source, &s, 128 * 4096, &out,
                                        &len, &err),
                    MDBEE_EFORMAT);
   assert_int_equal(s.fetches, 1);
   assert_null(out);
-  assert_int_equal(mdb_chunk_tree_join(root, source, &s, 128 * 4096 + 1, &out,
+  assert_int_equal(mdb_chunk_tree_join(root, test_store_source, &s, 128 * 4096 + 1, &out,
                                        &len, &err),
                    MDBEE_OK);
   free(out);
-  store_free(&s);
+  test_store_free(&s);
 }
 
 /* A chunk that is not even a chunk (under 8 bytes) from the source. */
@@ -330,8 +265,8 @@ static void test_join_short_chunk(void **state) {
 /* A sink's error stops the split and comes back unchanged. */
 static void test_sink_error_aborts(void **state) {
   (void)state;
-  struct store s = {.fail_after = 5};
-  uint8_t *data = pattern(10 * 4096), root[MDB_REF_SIZE];
+  test_store s = {.fail_after = 5};
+  uint8_t *data = test_pattern(10 * 4096), root[MDB_REF_SIZE];
   mdb_error err = {0};
   assert_int_equal(
       mdb_chunk_tree_split(data, 10 * 4096, sink, &s, root, &err),
@@ -339,7 +274,7 @@ static void test_sink_error_aborts(void **state) {
   assert_string_equal(err.message, "disk full");
   assert_int_equal(s.n, 5);
   free(data);
-  store_free(&s);
+  test_store_free(&s);
 }
 
 int main(void) {
