@@ -17,6 +17,7 @@ int cli_manifest(int argc, char **argv);
 int cli_key(int argc, char **argv);
 int cli_soc(int argc, char **argv);
 int cli_feed(int argc, char **argv);
+int cli_hash(int argc, char **argv);
 
 /* Shared helpers (cli_io.c). */
 

@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"key", "address, new: the publisher's signing key", cli_key},
     {"soc", "make, verify: single owner chunks", cli_soc},
     {"feed", "address, update: sequence feed updates", cli_feed},
+    {"hash", "print the Swarm reference of a file", cli_hash},
 };
 
 static void usage(FILE *out) {

@@ -8,7 +8,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Binary } from 'cafe-utility';
+import { Binary, MerkleTree } from 'cafe-utility';
 import { MantarayNode } from '@ethersphere/bee-js';
 import { prng, hex } from './prng.mjs';
 import { scryptKeystore, pbkdf2Keystore } from './keystore.mjs';
@@ -162,6 +162,37 @@ function keystore() {
   return lines;
 }
 
-for (const [name, gen] of Object.entries({ keccak, bmt, mantaray, sign, soc, feed, keystore })) {
+// Test data for chunk trees too large to store: byte i is a fixed function
+// of i, which tests/unit/test_chunk_tree.c computes the same way.
+export function patternBytes(n) {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = ((i * 7) ^ (i >> 9) ^ (i >> 17)) & 0xff;
+  return b;
+}
+
+// Every chunk of the trees bee-js's MerkleTree (what Bee's /bytes builds)
+// makes for pattern data of each length: length, root, then the addresses
+// of all chunks, sorted.  Lengths cover one chunk, a lone last leaf or
+// intermediate carried up a level, and full levels.
+async function chunkTree() {
+  const lines = [];
+  const K = 4096, B = 128;
+  const lengths = [0, 1, 31, 4095, K, K + 1, 2 * K, 5 * K + 3, B * K - 1,
+                   B * K, B * K + 1, (B + 1) * K, (B + 2) * K + 7,
+                   2 * B * K, 2 * B * K + 1, 3 * B * K + K + 1];
+  for (const n of lengths) {
+    const addresses = [];
+    const tree = new MerkleTree(async (chunk) => {
+      addresses.push(hex(chunk.hash()));
+    });
+    await tree.append(patternBytes(n));
+    const root = await tree.finalize();
+    addresses.sort();
+    lines.push(`${n}\t${hex(root.hash())}\t${addresses.join(',')}`);
+  }
+  return lines;
+}
+
+for (const [name, gen] of Object.entries({ keccak, bmt, mantaray, sign, soc, feed, keystore, chunk_tree: chunkTree })) {
   writeFileSync(join(out, `${name}.txt`), (await gen()).join('\n') + '\n');
 }

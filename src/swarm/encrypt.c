@@ -1,0 +1,147 @@
+/* Swarm chunk encryption (see include/mdbee/encrypt.h), learnt from Bee's
+ * pkg/encryption and checked against it (docs/protocol.md, Encryption). */
+#include "mdbee/encrypt.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mdbee/keccak.h"
+#include "tree_internal.h"
+
+/* The span's keystream starts after the payload's 128 segments. */
+#define SPAN_COUNTER (MDB_CHUNK_PAYLOAD_MAX / MDB_SEGMENT_SIZE)
+#define KEY_BRANCHES (MDB_CHUNK_PAYLOAD_MAX / MDB_ENCRYPT_REF_SIZE)
+
+int mdb_encrypt_random_system(void *ctx, uint8_t *buf, size_t len,
+                              mdb_error *err) {
+  (void)ctx;
+  if (sodium_init() < 0)
+    return mdb_error_set(err, MDBEE_ECRYPTO, "libsodium failed to start");
+  randombytes_buf(buf, len);
+  return MDBEE_OK;
+}
+
+/* XORs len bytes of buf with the keystream from counter ctr0 on: segment i
+ * uses Keccak256(Keccak256(key || le32(ctr0 + i))). */
+static void transcrypt(const uint8_t key[MDB_ENCRYPT_KEY_SIZE], uint32_t ctr0,
+                       uint8_t *buf, size_t len) {
+  enum { SEGS = MDB_CHUNK_PAYLOAD_MAX / MDB_SEGMENT_SIZE };
+  uint8_t seed[SEGS][MDB_ENCRYPT_KEY_SIZE + 4];
+  const uint8_t *in[SEGS];
+  uint8_t *out[SEGS];
+  size_t n = (len + MDB_SEGMENT_SIZE - 1) / MDB_SEGMENT_SIZE;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t ctr = ctr0 + (uint32_t)i;
+    memcpy(seed[i], key, MDB_ENCRYPT_KEY_SIZE);
+    for (int b = 0; b < 4; b++)
+      seed[i][MDB_ENCRYPT_KEY_SIZE + b] = (uint8_t)(ctr >> (8 * b));
+    in[i] = seed[i];
+    out[i] = seed[i];
+  }
+  /* Both rounds in place: digest i overwrites input i only. */
+  mdb_keccak256_many(in, MDB_ENCRYPT_KEY_SIZE + 4, out, n);
+  mdb_keccak256_many(in, MDB_KECCAK_SIZE, out, n);
+  for (size_t i = 0; i < len; i++)
+    buf[i] ^= seed[i / MDB_SEGMENT_SIZE][i % MDB_SEGMENT_SIZE];
+}
+
+int mdb_encrypt_chunk(const uint8_t key[MDB_ENCRYPT_KEY_SIZE], uint8_t *chunk,
+                      size_t *size, mdb_encrypt_random random, void *rctx,
+                      mdb_error *err) {
+  if (*size < MDB_SPAN_SIZE || *size > MDB_CHUNK_SIZE_MAX)
+    return mdb_error_set(err, MDBEE_EINVAL, "chunk of %zu bytes", *size);
+  size_t payload = *size - MDB_SPAN_SIZE;
+  transcrypt(key, SPAN_COUNTER, chunk, MDB_SPAN_SIZE);
+  transcrypt(key, 0, chunk + MDB_SPAN_SIZE, payload);
+  int rc = random(rctx, chunk + MDB_SPAN_SIZE + payload,
+                  MDB_CHUNK_PAYLOAD_MAX - payload, err);
+  if (rc != MDBEE_OK) return rc;
+  *size = MDB_CHUNK_SIZE_MAX;
+  return MDBEE_OK;
+}
+
+int mdb_encrypt_chunk_open(const uint8_t key[MDB_ENCRYPT_KEY_SIZE],
+                           uint8_t *chunk, size_t *size, mdb_error *err) {
+  if (*size != MDB_CHUNK_SIZE_MAX)
+    return mdb_error_set(err, MDBEE_EFORMAT,
+                         "encrypted chunk of %zu bytes (must be %d)", *size,
+                         MDB_CHUNK_SIZE_MAX);
+  transcrypt(key, SPAN_COUNTER, chunk, MDB_SPAN_SIZE);
+  /* The padding is only recognisable from the span: an intermediate
+   * chunk holds as many references as its span needs (never more than
+   * fit, whatever the span). */
+  uint64_t span = mdb_bmt_span_decode(chunk), payload = span;
+  if (span > MDB_CHUNK_PAYLOAD_MAX) {
+    uint64_t cap = mdb_tree_child_capacity(span, KEY_BRANCHES);
+    payload = (span / cap + (span % cap != 0)) * MDB_ENCRYPT_REF_SIZE;
+  }
+  transcrypt(key, 0, chunk + MDB_SPAN_SIZE, payload);
+  *size = MDB_SPAN_SIZE + payload;
+  return MDBEE_OK;
+}
+
+struct sealer {
+  mdb_encrypt_random random;
+  void *rctx;
+};
+
+static int seal(void *ctx, uint8_t *chunk, size_t *size, uint8_t *key,
+                mdb_error *err) {
+  struct sealer *s = ctx;
+  int rc = s->random(s->rctx, key, MDB_ENCRYPT_KEY_SIZE, err);
+  return rc == MDBEE_OK ? mdb_encrypt_chunk(key, chunk, size, s->random,
+                                            s->rctx, err)
+                        : rc;
+}
+
+static int open_sealed(void *ctx, const uint8_t *key, uint8_t *chunk,
+                       size_t *size, mdb_error *err) {
+  (void)ctx;
+  return mdb_encrypt_chunk_open(key, chunk, size, err);
+}
+
+int mdb_encrypt_splitter_new(mdb_encrypt_random random, void *rctx,
+                             mdb_chunk_sink sink, void *ctx,
+                             mdb_splitter **out, mdb_error *err) {
+  struct sealer *s = malloc(sizeof *s);
+  if (!s) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  *s = (struct sealer){random, rctx};
+  mdb_tree_codec codec = {.ref_size = MDB_ENCRYPT_REF_SIZE,
+                          .seal = seal,
+                          .ctx = s,
+                          .free_ctx = free};
+  int rc = mdb_tree_splitter_new(&codec, sink, ctx, out, err);
+  if (rc != MDBEE_OK) free(s);
+  return rc;
+}
+
+int mdb_encrypt_splitter_finish(mdb_splitter *sp,
+                                uint8_t ref[MDB_ENCRYPT_REF_SIZE],
+                                mdb_error *err) {
+  if (mdb_tree_splitter_ref_size(sp) != MDB_ENCRYPT_REF_SIZE)
+    return mdb_error_set(err, MDBEE_EINVAL, "not an encrypting splitter");
+  return mdb_tree_splitter_finish(sp, ref, err);
+}
+
+int mdb_encrypt_tree_split(const void *data, size_t len,
+                           mdb_encrypt_random random, void *rctx,
+                           mdb_chunk_sink sink, void *ctx,
+                           uint8_t ref[MDB_ENCRYPT_REF_SIZE], mdb_error *err) {
+  mdb_splitter *sp;
+  int rc = mdb_encrypt_splitter_new(random, rctx, sink, ctx, &sp, err);
+  if (rc != MDBEE_OK) return rc;
+  rc = mdb_splitter_write(sp, data, len, err);
+  if (rc == MDBEE_OK) rc = mdb_encrypt_splitter_finish(sp, ref, err);
+  mdb_splitter_free(sp);
+  return rc;
+}
+
+int mdb_encrypt_tree_join(const uint8_t ref[MDB_ENCRYPT_REF_SIZE],
+                          mdb_chunk_source source, void *ctx,
+                          uint64_t max_size, uint8_t **data, size_t *size,
+                          mdb_error *err) {
+  const mdb_tree_codec codec = {.ref_size = MDB_ENCRYPT_REF_SIZE,
+                                .open = open_sealed};
+  return mdb_tree_join(&codec, ref, source, ctx, max_size, data, size, err);
+}
