@@ -14,6 +14,7 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 int cli_version(int argc, char **argv);
 int cli_source(int argc, char **argv);
 int cli_manifest(int argc, char **argv);
+int cli_bson2json(int argc, char **argv);
 
 /* Shared helpers (cli_io.c). */
 
