@@ -124,6 +124,7 @@ const char *mdb_bsonr_init(mdb_bsonr_iter *it, const uint8_t *doc,
 int mdb_bsonr_next(mdb_bsonr_iter *it, mdb_bsonr_elem *e, const char **why) {
   if (it->p == it->end) return 0;
   size_t avail = (size_t)(it->end - it->p);
+  e->key = NULL;
   e->type = it->p[0];
   if (e->type == 0) {
     *why = "document ends before its length";

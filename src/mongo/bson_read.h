@@ -41,7 +41,8 @@ const char *mdb_bsonr_init(mdb_bsonr_iter *it, const uint8_t *doc,
                            size_t len);
 
 /* Reads the next element.  Returns 1 with *e filled, 0 at the end, -1 on
- * malformed bytes with *why set to a static reason.  The value's length
+ * malformed bytes with *why set to a static reason (e->key is then the
+ * field name when it could be read, else NULL).  The value's length
  * and internal structure are checked (see mdb_bsonr_value_size). */
 int mdb_bsonr_next(mdb_bsonr_iter *it, mdb_bsonr_elem *e, const char **why);
 

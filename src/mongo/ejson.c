@@ -391,6 +391,15 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
   return fail(e, "unknown BSON type"); /* mdb_bsonr_next refuses these */
 }
 
+/* Extends the error path with an array position or a field name. */
+static void push_path(enc *e, int array, size_t index, const char *key,
+                      size_t parent_len) {
+  if (array)
+    mdb_buf_printf(&e->path, "[%zu]", index);
+  else
+    mdb_buf_printf(&e->path, "%s%s", parent_len ? "." : "", key);
+}
+
 static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
                         const pats *redact, uint32_t depth) {
   if (depth >= e->max_depth) return fail(e, "nesting too deep");
@@ -403,10 +412,7 @@ static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
   size_t index = 0;
   mdb_buf_putc(&e->out, array ? '[' : '{');
   while ((r = mdb_bsonr_next(&it, &el, &why)) == 1) {
-    if (array)
-      mdb_buf_printf(&e->path, "[%zu]", index++);
-    else
-      mdb_buf_printf(&e->path, "%s%s", path_len ? "." : "", el.key);
+    push_path(e, array, index++, el.key, path_len);
     pats sub;
     int red = child_pats(redact, el.key, array, &sub);
     if (red < 0) {
@@ -430,7 +436,10 @@ static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
     if (e->path.data) e->path.data[path_len] = '\0';
   }
   if (rc != MDBEE_OK) return rc;
-  if (r < 0) return fail(e, why);
+  if (r < 0) {
+    if (el.key) push_path(e, array, index, el.key, path_len);
+    return fail(e, why);
+  }
   if (!first) newline(e, depth);
   mdb_buf_putc(&e->out, array ? ']' : '}');
   return MDBEE_OK;
