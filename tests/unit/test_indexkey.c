@@ -188,6 +188,12 @@ static void test_order_matches_reference(void **state) {
   }
 }
 
+static char *value_key(bson_t *one) {
+  char *k = key_of(one);
+  bson_destroy(one);
+  return k;
+}
+
 static void test_numbers_across_types(void **state) {
   (void)state;
   bson_t *one_i = BCON_NEW("v", BCON_INT32(1)), *one_l = BCON_NEW("v", BCON_INT64(1)),
@@ -206,6 +212,17 @@ static void test_numbers_across_types(void **state) {
   bson_t *one_m = BCON_NEW("v", BCON_DECIMAL128(&dec));
   char *m = key_of(one_m);
   assert_string_equal(m, a);
+  /* the examples of docs/protocol.md */
+  assert_string_equal(a, "3e8000000000000000000");
+  char *k = value_key(BCON_NEW("v", BCON_DOUBLE(2.5)));
+  assert_string_equal(k, "3e8014000000000000000");
+  free(k);
+  k = value_key(BCON_NEW("v", BCON_INT32(-1)));
+  assert_string_equal(k, "3c7ffffffffffffffffff");
+  free(k);
+  k = value_key(BCON_NEW("v", BCON_UTF8("Ann Lee")));
+  assert_string_equal(k, "4Ann.20Lee-");
+  free(k);
   free(a); free(b); free(c); free(x); free(y); free(m);
   bson_destroy(one_i); bson_destroy(one_l); bson_destroy(one_d);
   bson_destroy(big_l); bson_destroy(big_d); bson_destroy(one_m);
@@ -219,12 +236,6 @@ static mdb_indexkey_set keys_of(const bson_t *doc, const char *const *fields,
                             &err) != MDBEE_OK)
     fail_msg("keys: %s", err.message);
   return set;
-}
-
-static char *value_key(bson_t *one) {
-  char *k = key_of(one);
-  bson_destroy(one);
-  return k;
 }
 
 static void test_document_keys(void **state) {
