@@ -116,6 +116,14 @@ static int get_string(ctx *c, yaml_node_t *n, const char *path, char **out) {
               : mdb_error_set(c->err, MDBEE_ENOMEM, "out of memory");
 }
 
+/* The string under required key name of mapping n; *node is its node. */
+static int get_name(ctx *c, yaml_node_t *n, const char *path, char **out,
+                    yaml_node_t **node, char sub[PATH_MAX_TEXT]) {
+  *node = field(c, n, path, "name", sub);
+  if (!*node) return fail(c, n, sub, "missing");
+  return get_string(c, *node, sub, out);
+}
+
 static int get_uint(ctx *c, yaml_node_t *n, const char *path, uint64_t max,
                     uint64_t *out) {
   const char *s = scalar(n);
@@ -218,9 +226,8 @@ static int parse_index(ctx *c, yaml_node_t *n, const char *path,
   char sub[PATH_MAX_TEXT];
   int rc = check_mapping(c, n, path, keys);
   if (rc != MDBEE_OK) return rc;
-  yaml_node_t *v = field(c, n, path, "name", sub);
-  if (!v) return fail(c, n, sub, "missing");
-  if ((rc = get_string(c, v, sub, &ix->name)) != MDBEE_OK) return rc;
+  yaml_node_t *v;
+  if ((rc = get_name(c, n, path, &ix->name, &v, sub)) != MDBEE_OK) return rc;
   if (ix->name[0] == '.' ||
       strspn(ix->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                        "0123456789._-") != strlen(ix->name))
@@ -247,9 +254,8 @@ static int parse_collection(ctx *c, yaml_node_t *n, const char *path,
   char sub[PATH_MAX_TEXT];
   int rc = check_mapping(c, n, path, keys);
   if (rc != MDBEE_OK) return rc;
-  yaml_node_t *v = field(c, n, path, "name", sub);
-  if (!v) return fail(c, n, sub, "missing");
-  if ((rc = get_string(c, v, sub, &coll->name)) != MDBEE_OK) return rc;
+  yaml_node_t *v;
+  if ((rc = get_name(c, n, path, &coll->name, &v, sub)) != MDBEE_OK) return rc;
   if (strchr(coll->name, '$') || strchr(coll->name, '/') ||
       strncmp(coll->name, "system.", 7) == 0 || coll->name[0] == '.')
     return fail(c, v, sub, "'%s' cannot be published (no '$' or '/', "
@@ -305,9 +311,8 @@ static int parse_database(ctx *c, yaml_node_t *n, const char *path,
   char sub[PATH_MAX_TEXT];
   int rc = check_mapping(c, n, path, keys);
   if (rc != MDBEE_OK) return rc;
-  yaml_node_t *v = field(c, n, path, "name", sub);
-  if (!v) return fail(c, n, sub, "missing");
-  if ((rc = get_string(c, v, sub, &db->name))) return rc;
+  yaml_node_t *v;
+  if ((rc = get_name(c, n, path, &db->name, &v, sub)) != MDBEE_OK) return rc;
   if (strlen(db->name) > 63 || strpbrk(db->name, "/\\. \"$*<>:|?"))
     return fail(c, v, sub, "'%s' is not a valid MongoDB database name", db->name);
   if ((v = field(c, n, path, "feed_topic", sub))) {

@@ -1,6 +1,10 @@
 #include "bson_read.h"
 
+#include <bson/bson.h>
 #include <string.h>
+
+_Static_assert(MDB_BSONR_DECIMAL_TEXT == BSON_DECIMAL128_STRING,
+               "decimal128 text size");
 
 int32_t mdb_bsonr_i32(const uint8_t *p) {
   uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -19,6 +23,14 @@ double mdb_bsonr_double(const uint8_t *p) {
   double d;
   memcpy(&d, &bits, sizeof d);
   return d;
+}
+
+void mdb_bsonr_decimal128_text(const uint8_t *p,
+                               char out[MDB_BSONR_DECIMAL_TEXT]) {
+  bson_decimal128_t dec;
+  dec.low = (uint64_t)mdb_bsonr_i64(p);
+  dec.high = (uint64_t)mdb_bsonr_i64(p + 8);
+  bson_decimal128_to_string(&dec, out);
 }
 
 /* int32 length L then L bytes ending in NUL, L >= 1. */

@@ -58,6 +58,14 @@ int32_t mdb_bsonr_i32(const uint8_t *p);
 int64_t mdb_bsonr_i64(const uint8_t *p);
 double mdb_bsonr_double(const uint8_t *p);
 
+/* Room for the text of a decimal128 (libbson's BSON_DECIMAL128_STRING). */
+#define MDB_BSONR_DECIMAL_TEXT 43
+
+/* Writes the decimal128 at p as the specification's string form
+ * ("1.50E+3", "NaN", "-Infinity"). */
+void mdb_bsonr_decimal128_text(const uint8_t *p,
+                               char out[MDB_BSONR_DECIMAL_TEXT]);
+
 /* Checks that s[0..len) is well-formed UTF-8 (no overlong forms, no
  * surrogates, nothing above U+10FFFF).  Returns the offset of the first
  * bad byte, or len when all is well. */

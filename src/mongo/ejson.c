@@ -1,7 +1,7 @@
 /* BSON -> Extended JSON v2, laid out as JSON.stringify(value, null, 2). */
 #include "mdbee/ejson.h"
 
-#include <bson/bson.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +108,15 @@ static void wrap_string(enc *e, const char *key, const char *text,
   open_wrapper(e, key, depth);
   put_json_string(&e->out, text, strlen(text));
   close_wrapper(e, depth);
+}
+
+/* A JSON number in relaxed mode, a wrapper in canonical mode. */
+static void put_integer(enc *e, const char *wrapper, const char *text,
+                        uint32_t depth) {
+  if (e->mode == MDB_EJSON_RELAXED)
+    mdb_buf_puts(&e->out, text);
+  else
+    wrap_string(e, wrapper, text, depth);
 }
 
 static void put_oid(enc *e, const uint8_t *v, uint32_t depth) {
@@ -346,13 +355,6 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
     close_wrapper(e, depth);
     return MDBEE_OK;
   }
-  case MDB_BSON_INT32:
-    snprintf(text, sizeof text, "%" PRId32, mdb_bsonr_i32(v));
-    if (e->mode == MDB_EJSON_RELAXED)
-      mdb_buf_puts(&e->out, text);
-    else
-      wrap_string(e, "$numberInt", text, depth);
-    return MDBEE_OK;
   case MDB_BSON_TIMESTAMP: {
     uint32_t inc = (uint32_t)mdb_bsonr_i32(v), t = (uint32_t)mdb_bsonr_i32(v + 4);
     open_wrapper(e, "$timestamp", depth);
@@ -365,19 +367,16 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
     close_wrapper(e, depth);
     return MDBEE_OK;
   }
+  case MDB_BSON_INT32:
   case MDB_BSON_INT64:
-    snprintf(text, sizeof text, "%" PRId64, mdb_bsonr_i64(v));
-    if (e->mode == MDB_EJSON_RELAXED)
-      mdb_buf_puts(&e->out, text);
-    else
-      wrap_string(e, "$numberLong", text, depth);
+    snprintf(text, sizeof text, "%" PRId64,
+             type == MDB_BSON_INT32 ? mdb_bsonr_i32(v) : mdb_bsonr_i64(v));
+    put_integer(e, type == MDB_BSON_INT32 ? "$numberInt" : "$numberLong", text,
+                depth);
     return MDBEE_OK;
   case MDB_BSON_DECIMAL128: {
-    bson_decimal128_t dec;
-    dec.low = (uint64_t)mdb_bsonr_i64(v);
-    dec.high = (uint64_t)mdb_bsonr_i64(v + 8);
-    char s[BSON_DECIMAL128_STRING];
-    bson_decimal128_to_string(&dec, s);
+    char s[MDB_BSONR_DECIMAL_TEXT];
+    mdb_bsonr_decimal128_text(v, s);
     wrap_string(e, "$numberDecimal", s, depth);
     return MDBEE_OK;
   }

@@ -4,7 +4,6 @@
  * body is self-delimiting so components can be concatenated. */
 #include "mdbee/indexkey.h"
 
-#include <bson/bson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,11 +152,8 @@ static int put_body(mdb_buf *b, uint8_t type, const uint8_t *v, size_t size,
   case MDB_BSON_DECIMAL128: {
     /* Placed by the nearest double: exact comparison with binary numbers
      * would need arbitrary precision. */
-    bson_decimal128_t dec;
-    dec.low = (uint64_t)mdb_bsonr_i64(v);
-    dec.high = (uint64_t)mdb_bsonr_i64(v + 8);
-    char s[BSON_DECIMAL128_STRING];
-    bson_decimal128_to_string(&dec, s);
+    char s[MDB_BSONR_DECIMAL_TEXT];
+    mdb_bsonr_decimal128_text(v, s);
     put_double(b, strtod(s, NULL));
     break;
   }

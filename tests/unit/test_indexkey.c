@@ -253,53 +253,29 @@ static void test_document_keys(void **state) {
   char *one = value_key(BCON_NEW("v", BCON_INT32(1)));
   char *two = value_key(BCON_NEW("v", BCON_INT32(2)));
 
-  const char *f1[] = {"name"};
-  mdb_indexkey_set s = keys_of(doc, f1, 1);
-  assert_int_equal(s.n, 1);
-  assert_string_equal(s.keys[0], ann);
-  mdb_indexkey_set_free(&s);
-
-  const char *f2[] = {"missing"};
-  s = keys_of(doc, f2, 1);
-  assert_int_equal(s.n, 1);
-  assert_string_equal(s.keys[0], null);
-  mdb_indexkey_set_free(&s);
-
-  const char *f3[] = {"tags"}; /* multikey, duplicates once */
-  s = keys_of(doc, f3, 1);
-  assert_int_equal(s.n, 2);
-  assert_string_equal(s.keys[0], tx);
-  assert_string_equal(s.keys[1], ty);
-  mdb_indexkey_set_free(&s);
-
-  const char *f4[] = {"items.sku"}; /* through an array of documents */
-  s = keys_of(doc, f4, 1);
-  assert_int_equal(s.n, 2);
-  assert_string_equal(s.keys[0], one);
-  assert_string_equal(s.keys[1], two);
-  mdb_indexkey_set_free(&s);
-
-  const char *f5[] = {"empty"};
-  s = keys_of(doc, f5, 1);
-  assert_int_equal(s.n, 1);
-  assert_string_equal(s.keys[0], undef);
-  mdb_indexkey_set_free(&s);
-
-  const char *f6[] = {"name", "tags"}; /* compound: one key per combination */
-  s = keys_of(doc, f6, 2);
-  assert_int_equal(s.n, 2);
-  char expect[256];
-  snprintf(expect, sizeof expect, "%s%s", ann, tx);
-  assert_string_equal(s.keys[0], expect);
-  snprintf(expect, sizeof expect, "%s%s", ann, ty);
-  assert_string_equal(s.keys[1], expect);
-  mdb_indexkey_set_free(&s);
-
-  const char *f7[] = {"items.1.sku"}; /* a position in the path */
-  s = keys_of(doc, f7, 1);
-  assert_int_equal(s.n, 1);
-  assert_string_equal(s.keys[0], one);
-  mdb_indexkey_set_free(&s);
+  char ann_tx[256], ann_ty[256];
+  snprintf(ann_tx, sizeof ann_tx, "%s%s", ann, tx);
+  snprintf(ann_ty, sizeof ann_ty, "%s%s", ann, ty);
+  const struct {
+    const char *fields[2];
+    size_t n_fields;
+    const char *keys[2];
+    size_t n_keys;
+  } cases[] = {
+      {{"name"}, 1, {ann}, 1},
+      {{"missing"}, 1, {null}, 1},          /* a missing field is null */
+      {{"tags"}, 1, {tx, ty}, 2},           /* multikey, duplicates once */
+      {{"items.sku"}, 1, {one, two}, 2},    /* through an array of documents */
+      {{"empty"}, 1, {undef}, 1},           /* an empty array is undefined */
+      {{"name", "tags"}, 2, {ann_tx, ann_ty}, 2}, /* one per combination */
+      {{"items.1.sku"}, 1, {one}, 1},       /* a position in the path */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    mdb_indexkey_set s = keys_of(doc, cases[i].fields, cases[i].n_fields);
+    assert_int_equal(s.n, cases[i].n_keys);
+    for (size_t k = 0; k < s.n; k++) assert_string_equal(s.keys[k], cases[i].keys[k]);
+    mdb_indexkey_set_free(&s);
+  }
 
   free(ann); free(tx); free(ty); free(null); free(undef); free(one); free(two);
   bson_destroy(doc);
