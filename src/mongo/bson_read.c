@@ -183,3 +183,20 @@ size_t mdb_bsonr_utf8_check(const char *text, size_t len) {
   }
   return len;
 }
+
+const char *mdb_bsonr_validate(const uint8_t *doc, size_t len, int max_depth) {
+  if (max_depth < 0) return "nesting too deep";
+  mdb_bsonr_iter it;
+  const char *why = mdb_bsonr_init(&it, doc, len);
+  mdb_bsonr_elem e;
+  while (!why && mdb_bsonr_next(&it, &e, &why) == 1) {
+    if (e.type == MDB_BSON_DOCUMENT || e.type == MDB_BSON_ARRAY) {
+      why = mdb_bsonr_validate(e.value, e.value_len, max_depth - 1);
+    } else if (e.type == MDB_BSON_CODEWSCOPE) {
+      size_t code = 4 + (size_t)mdb_bsonr_i32(e.value + 4);
+      why = mdb_bsonr_validate(e.value + 4 + code, e.value_len - 4 - code,
+                               max_depth - 1);
+    }
+  }
+  return why;
+}

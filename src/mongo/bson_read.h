@@ -53,6 +53,11 @@ int mdb_bsonr_next(mdb_bsonr_iter *it, mdb_bsonr_elem *e, const char **why);
 const char *mdb_bsonr_value_size(uint8_t type, const uint8_t *p,
                                  size_t avail, size_t *size);
 
+/* Walks the whole document doc[0..len), nested documents, arrays and
+ * code-with-scope scopes included, up to max_depth levels.  Returns NULL
+ * when every length and type is sound, or a static reason. */
+const char *mdb_bsonr_validate(const uint8_t *doc, size_t len, int max_depth);
+
 /* Little-endian readers. */
 int32_t mdb_bsonr_i32(const uint8_t *p);
 int64_t mdb_bsonr_i64(const uint8_t *p);

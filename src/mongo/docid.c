@@ -18,6 +18,9 @@
 
 static const char HEX[] = "0123456789abcdef";
 
+/* Nesting accepted inside a document _id, as for the JSON encoder. */
+#define MDB_DOCID_MAX_DEPTH 200
+
 static int is_plain(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
@@ -83,6 +86,12 @@ int mdb_docid_encode(const uint8_t *value, size_t len, char **out,
   const char *why = mdb_bsonr_value_size(type, v, len - 1, &size);
   if (!why && size != len - 1) why = "trailing bytes after the value";
   if (!why && type == MDB_BSON_ARRAY) why = "an array cannot be an _id";
+  if (!why && type == MDB_BSON_DOCUMENT)
+    why = mdb_bsonr_validate(v, size, MDB_DOCID_MAX_DEPTH);
+  if (!why && type == MDB_BSON_CODEWSCOPE) {
+    size_t code = 4 + (size_t)mdb_bsonr_i32(v + 4);
+    why = mdb_bsonr_validate(v + 4 + code, size - 4 - code, MDB_DOCID_MAX_DEPTH);
+  }
   if (why) return mdb_error_set(err, MDBEE_EFORMAT, "_id: %s", why);
   mdb_buf b = MDB_BUF_INIT;
   switch (type) {

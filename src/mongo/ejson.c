@@ -12,9 +12,19 @@
 #include "mdbee/hex.h"
 #include "number_text.h"
 
+/* The element being written at one nesting level.  Frames live on the
+ * stack of put_document; the field path is spelled out only when an error
+ * needs it. */
+typedef struct frame {
+  const struct frame *parent;
+  int array;
+  const char *key;       /* NULL until the level's first element */
+  size_t index;
+} frame;
+
 typedef struct enc {
   mdb_buf out;
-  mdb_buf path;          /* field path of the value being written */
+  const frame *top;
   mdb_ejson_mode mode;
   uint32_t max_depth;
   mdb_error *err;
@@ -27,9 +37,23 @@ typedef struct pats {
   size_t n;
 } pats;
 
+static void put_path(mdb_buf *b, const frame *f) {
+  if (!f) return;
+  put_path(b, f->parent);
+  if (!f->key) return;
+  if (f->array)
+    mdb_buf_printf(b, "[%zu]", f->index);
+  else
+    mdb_buf_printf(b, "%s%s", b->len ? "." : "", f->key);
+}
+
 static int fail(enc *e, const char *why) {
-  return mdb_error_set(e->err, MDBEE_EFORMAT, "%s: %s",
-                       e->path.len ? e->path.data : "(document)", why);
+  mdb_buf path = MDB_BUF_INIT;
+  put_path(&path, e->top);
+  mdb_error_set(e->err, MDBEE_EFORMAT, "%s: %s",
+                path.len && !path.failed ? path.data : "(document)", why);
+  mdb_buf_free(&path);
+  return MDBEE_EFORMAT;
 }
 
 static void newline(enc *e, uint32_t depth) {
@@ -390,28 +414,21 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
   return fail(e, "unknown BSON type"); /* mdb_bsonr_next refuses these */
 }
 
-/* Extends the error path with an array position or a field name. */
-static void push_path(enc *e, int array, size_t index, const char *key,
-                      size_t parent_len) {
-  if (array)
-    mdb_buf_printf(&e->path, "[%zu]", index);
-  else
-    mdb_buf_printf(&e->path, "%s%s", parent_len ? "." : "", key);
-}
-
 static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
                         const pats *redact, uint32_t depth) {
   if (depth >= e->max_depth) return fail(e, "nesting too deep");
   mdb_bsonr_iter it;
   const char *why = mdb_bsonr_init(&it, doc, len);
   if (why) return fail(e, why);
-  size_t path_len = e->path.len;
+  frame f = {e->top, array, NULL, 0};
+  e->top = &f;
   mdb_bsonr_elem el;
   int r, first = 1, rc = MDBEE_OK;
   size_t index = 0;
   mdb_buf_putc(&e->out, array ? '[' : '{');
   while ((r = mdb_bsonr_next(&it, &el, &why)) == 1) {
-    push_path(e, array, index++, el.key, path_len);
+    f.key = el.key;
+    f.index = index++;
     pats sub;
     int red = child_pats(redact, el.key, array, &sub);
     if (red < 0) {
@@ -431,14 +448,14 @@ static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
     }
     free(sub.p);
     if (rc != MDBEE_OK) break;
-    e->path.len = path_len;
-    if (e->path.data) e->path.data[path_len] = '\0';
   }
+  if (rc == MDBEE_OK && r < 0) {
+    f.key = el.key;
+    f.index = index;
+    rc = fail(e, why);
+  }
+  e->top = f.parent;
   if (rc != MDBEE_OK) return rc;
-  if (r < 0) {
-    if (el.key) push_path(e, array, index, el.key, path_len);
-    return fail(e, why);
-  }
   if (!first) newline(e, depth);
   mdb_buf_putc(&e->out, array ? ']' : '}');
   return MDBEE_OK;
@@ -447,8 +464,8 @@ static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
 int mdb_ejson_encode(const uint8_t *bson, size_t len,
                      const mdb_ejson_options *opts, char **out,
                      size_t *out_len, mdb_error *err) {
-  enc e = {MDB_BUF_INIT, MDB_BUF_INIT, MDB_EJSON_RELAXED,
-           MDB_EJSON_MAX_DEPTH_DEFAULT, err};
+  enc e = {MDB_BUF_INIT, NULL, MDB_EJSON_RELAXED, MDB_EJSON_MAX_DEPTH_DEFAULT,
+           err};
   pats top = {NULL, 0};
   if (opts) {
     e.mode = opts->mode;
@@ -458,7 +475,6 @@ int mdb_ejson_encode(const uint8_t *bson, size_t len,
   }
   if (!bson) return mdb_error_set(err, MDBEE_EINVAL, "no document");
   int rc = put_document(&e, bson, len, 0, &top, 0);
-  mdb_buf_free(&e.path);
   if (rc != MDBEE_OK) {
     mdb_buf_free(&e.out);
     return rc;

@@ -7,12 +7,18 @@
 
 void mdb_number_shortest(double d, char digits[18], int *point) {
   char buf[40];
-  /* glibc prints correctly rounded digits, so the first precision whose
-   * output reads back as d gives the shortest, nearest digits. */
-  for (int prec = 0; prec < 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*e", prec, fabs(d));
-    if (strtod(buf, NULL) == fabs(d)) break;
+  /* glibc prints correctly rounded digits, so the fewest digits that read
+   * back as d are the shortest, nearest ones.  Reading back succeeds for
+   * every precision from that one up (more correctly rounded digits are
+   * never further from d), so the precision is found by bisection. */
+  int lo = 0, hi = 16; /* "%.16e" (17 digits) always reads back */
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    snprintf(buf, sizeof buf, "%.*e", mid, fabs(d));
+    if (strtod(buf, NULL) == fabs(d)) hi = mid;
+    else lo = mid + 1;
   }
+  snprintf(buf, sizeof buf, "%.*e", lo, fabs(d));
   /* buf is D[.DDD]e[+-]XX */
   size_t n = 0;
   const char *p = buf;
