@@ -18,6 +18,7 @@ int cli_key(int argc, char **argv);
 int cli_soc(int argc, char **argv);
 int cli_feed(int argc, char **argv);
 int cli_hash(int argc, char **argv);
+int cli_bson2json(int argc, char **argv);
 
 /* Shared helpers (cli_io.c). */
 

@@ -12,6 +12,8 @@ struct command {
 
 static const struct command commands[] = {
     {"version", "print the mdbee version", cli_version},
+    {"bson2json", "print BSON documents as published Extended JSON",
+     cli_bson2json},
     {"source", "dump: print normalised MongoDB change events", cli_source},
     {"manifest", "build, ls, get: mantaray manifests as chunk files",
      cli_manifest},
