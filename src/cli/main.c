@@ -12,6 +12,10 @@ struct command {
 
 static const struct command commands[] = {
     {"version", "print the mdbee version", cli_version},
+    {"run", "run the bridge until SIGINT/SIGTERM", cli_run},
+    {"sync", "--once: initial sync and one snapshot, then exit", cli_sync},
+    {"status", "last snapshot, backlog and lag", cli_status},
+    {"get", "read a published file, verifying every chunk", cli_get},
     {"source", "dump: print normalised MongoDB change events", cli_source},
     {"manifest", "build, ls, get: mantaray manifests as chunk files",
      cli_manifest},
