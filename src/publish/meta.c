@@ -30,6 +30,19 @@ static int put_bson_json(mdb_publisher *p, mdb_mantaray *tree,
   return rc;
 }
 
+static void append_strings(bson_t *doc, const char *key,
+                           const char *const *items, size_t n) {
+  bson_t list;
+  BSON_APPEND_ARRAY_BEGIN(doc, key, &list);
+  for (size_t i = 0; i < n; i++) {
+    char buf[16];
+    const char *index;
+    bson_uint32_to_string((uint32_t)i, &index, buf, sizeof buf);
+    BSON_APPEND_UTF8(&list, index, items[i]);
+  }
+  bson_append_array_end(doc, &list);
+}
+
 static void append_hex(bson_t *doc, const char *key, const uint8_t *ref) {
   char hex[65];
   if (!ref) {
@@ -44,31 +57,21 @@ int publish_collection_meta(mdb_publisher *p, mdb_mantaray *tree,
                             const uint64_t *counts, mdb_error *err) {
   for (size_t i = 0; i < p->opts.n_collections; i++) {
     const mdb_publish_collection *c = &p->opts.collections[i];
-    bson_t doc = BSON_INITIALIZER, list, item, fields;
+    bson_t doc = BSON_INITIALIZER, list, item;
     BSON_APPEND_UTF8(&doc, "name", c->name);
     BSON_APPEND_INT64(&doc, "count", (int64_t)counts[i]);
     BSON_APPEND_ARRAY_BEGIN(&doc, "indexes", &list);
     for (size_t j = 0; j < c->n_indexes; j++) {
-      char k[16];
-      snprintf(k, sizeof k, "%zu", j);
-      BSON_APPEND_DOCUMENT_BEGIN(&list, k, &item);
+      char buf[16];
+      const char *index;
+      bson_uint32_to_string((uint32_t)j, &index, buf, sizeof buf);
+      BSON_APPEND_DOCUMENT_BEGIN(&list, index, &item);
       BSON_APPEND_UTF8(&item, "name", c->indexes[j].name);
-      BSON_APPEND_ARRAY_BEGIN(&item, "fields", &fields);
-      for (size_t f = 0; f < c->indexes[j].n_fields; f++) {
-        snprintf(k, sizeof k, "%zu", f);
-        BSON_APPEND_UTF8(&fields, k, c->indexes[j].fields[f]);
-      }
-      bson_append_array_end(&item, &fields);
+      append_strings(&item, "fields", c->indexes[j].fields, c->indexes[j].n_fields);
       bson_append_document_end(&list, &item);
     }
     bson_append_array_end(&doc, &list);
-    BSON_APPEND_ARRAY_BEGIN(&doc, "redacted", &list);
-    for (size_t j = 0; j < c->n_redact; j++) {
-      char k[16];
-      snprintf(k, sizeof k, "%zu", j);
-      BSON_APPEND_UTF8(&list, k, c->redact[j]);
-    }
-    bson_append_array_end(&doc, &list);
+    append_strings(&doc, "redacted", c->redact, c->n_redact);
     BSON_APPEND_UTF8(&doc, "json", p->opts.canonical_json ? "canonical" : "relaxed");
     char *path = publish_doc_path(c->name, "$meta");
     int rc = path ? put_bson_json(p, tree, path, &doc, err)
@@ -83,15 +86,14 @@ int publish_collection_meta(mdb_publisher *p, mdb_mantaray *tree,
 int publish_db_meta(mdb_publisher *p, mdb_mantaray *tree,
                     const uint8_t state_root[32], const uint8_t *prev_root,
                     const mdb_publish_stamp *stamp, mdb_error *err) {
-  bson_t doc = BSON_INITIALIZER, list, source;
+  bson_t doc = BSON_INITIALIZER, source;
   BSON_APPEND_UTF8(&doc, "name", p->opts.db);
-  BSON_APPEND_ARRAY_BEGIN(&doc, "collections", &list);
-  for (size_t i = 0; i < p->opts.n_collections; i++) {
-    char k[16];
-    snprintf(k, sizeof k, "%zu", i);
-    BSON_APPEND_UTF8(&list, k, p->opts.collections[i].name);
-  }
-  bson_append_array_end(&doc, &list);
+  const char **names = calloc(p->opts.n_collections + 1, sizeof *names);
+  if (!names) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  for (size_t i = 0; i < p->opts.n_collections; i++)
+    names[i] = p->opts.collections[i].name;
+  append_strings(&doc, "collections", names, p->opts.n_collections);
+  free(names);
   BSON_APPEND_DATE_TIME(&doc, "snapshotTime", stamp->time * 1000);
   append_hex(&doc, "stateRoot", state_root);
   append_hex(&doc, "previousRoot", prev_root);

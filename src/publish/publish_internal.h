@@ -21,6 +21,9 @@ struct mdb_publisher {
   uint8_t (*uploaded)[32];    /* confirmed, not yet in the have set */
   size_t n_uploaded;
   mdb_store_txn *tree_txn;    /* read transaction of the manifest loader */
+  mdb_store_txn *save_txn;    /* open write transaction of a tree save, which
+                                 the have set is recorded in (LMDB has one
+                                 writer at a time) */
 };
 
 const mdb_publish_collection *publish_find_collection(const mdb_publisher *p,

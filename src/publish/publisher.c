@@ -136,16 +136,17 @@ int publish_flush_have(mdb_publisher *p, mdb_error *err) {
   /* Queued chunks count as had only once the node confirmed them. */
   int rc = p->target.flush(p->target.ctx, err);
   if (rc != MDBEE_OK || p->n_uploaded == 0) return rc;
-  mdb_store_txn *txn;
-  rc = mdb_store_begin(p->store, 0, &txn, err);
+  mdb_store_txn *txn = p->save_txn;
+  if (!txn) rc = mdb_store_begin(p->store, 0, &txn, err);
   if (rc != MDBEE_OK) return rc;
   for (size_t i = 0; rc == MDBEE_OK && i < p->n_uploaded; i++)
     rc = mdb_store_have_set(txn, p->uploaded[i], 1, err);
+  if (rc == MDBEE_OK) p->n_uploaded = 0;
+  if (txn == p->save_txn) return rc; /* the save commits or aborts it */
   if (rc != MDBEE_OK) {
     mdb_store_abort(txn);
     return rc;
   }
-  p->n_uploaded = 0;
   return mdb_store_commit(txn, err);
 }
 

@@ -66,36 +66,30 @@ void publish_close_tree(mdb_publisher *p, mdb_mantaray *tree) {
 }
 
 /* Manifest chunks go both to the node and to the local cache, in batches
- * of write transactions. */
-struct save {
-  mdb_publisher *p;
-  mdb_store_txn *txn;
-  size_t in_txn;
-};
-
+ * of write transactions (p->save_txn). */
 static int save_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
-  struct save *s = ctx;
-  s->p->result->manifest_chunks++;
+  mdb_publisher *p = ctx;
+  p->result->manifest_chunks++;
   int rc = MDBEE_OK;
-  if (!s->txn) rc = mdb_store_begin(s->p->store, 0, &s->txn, err);
+  if (!p->save_txn) rc = mdb_store_begin(p->store, 0, &p->save_txn, err);
   if (rc == MDBEE_OK)
-    rc = mdb_store_chunk_put(s->txn, chunk->address, chunk->data, chunk->size, err);
-  if (rc == MDBEE_OK && ++s->in_txn == PUBLISH_HAVE_BATCH) {
-    s->in_txn = 0;
-    rc = mdb_store_commit(s->txn, err);
-    s->txn = NULL;
+    rc = mdb_store_chunk_put(p->save_txn, chunk->address, chunk->data,
+                             chunk->size, err);
+  if (rc == MDBEE_OK) rc = publish_upload_sink(p, chunk, err);
+  if (rc == MDBEE_OK && p->result->manifest_chunks % PUBLISH_HAVE_BATCH == 0) {
+    rc = mdb_store_commit(p->save_txn, err);
+    p->save_txn = NULL;
   }
-  if (rc != MDBEE_OK) return rc;
-  return publish_upload_sink(s->p, chunk, err);
+  return rc;
 }
 
 int publish_save_tree(mdb_publisher *p, mdb_mantaray *tree, uint8_t root[32],
                       mdb_error *err) {
-  struct save s = {.p = p};
-  int rc = mdb_mantaray_save(tree, save_sink, &s, root, err);
-  if (s.txn) {
-    if (rc == MDBEE_OK) rc = mdb_store_commit(s.txn, err);
-    else mdb_store_abort(s.txn);
+  int rc = mdb_mantaray_save(tree, save_sink, p, root, err);
+  if (p->save_txn) {
+    if (rc == MDBEE_OK) rc = mdb_store_commit(p->save_txn, err);
+    else mdb_store_abort(p->save_txn);
+    p->save_txn = NULL;
   }
   return rc;
 }

@@ -229,7 +229,7 @@ static void test_layout(void **state) {
   assert_int_equal(r.changes, 3);
   assert_int_equal(f.bee.socs, 1);
   assert_int_equal(f.bee.pins, 1);
-  char *doc = read_path(&f, r.root, "people/1");
+  char *doc = read_path(&f, r.root, "people/i-1");
   assert_non_null(doc);
   assert_non_null(strstr(doc, "\"Tartu\""));
   assert_null(strstr(doc, "hunter2")); /* redacted */
@@ -237,10 +237,10 @@ static void test_layout(void **state) {
   char *meta = read_path(&f, r.root, "$meta");
   assert_non_null(meta);
   assert_non_null(strstr(meta, "\"stateRoot\""));
-  assert_non_null(strstr(meta, "\"previousRoot\" : null"));
+  assert_non_null(strstr(meta, "\"previousRoot\": null"));
   free(meta);
   char *cmeta = read_path(&f, r.root, "people/$meta");
-  assert_non_null(strstr(cmeta, "\"count\" : 2"));
+  assert_non_null(strstr(cmeta, "\"count\": 2"));
   free(cmeta);
   assert_null(read_path(&f, r.state_root, "$meta"));
   char *html = read_path(&f, r.root, "index.html");
@@ -254,9 +254,9 @@ static void test_layout(void **state) {
   snapshot(&f, 1700000002, &r);
   assert_true(r.published);
   assert_int_equal(r.seq, 2);
-  assert_null(read_path(&f, r.root, "people/2"));
+  assert_null(read_path(&f, r.root, "people/i-2"));
   cmeta = read_path(&f, r.root, "people/$meta");
-  assert_non_null(strstr(cmeta, "\"count\" : 1"));
+  assert_non_null(strstr(cmeta, "\"count\": 1"));
   free(cmeta);
   close_fixture(&f);
 }
@@ -335,7 +335,7 @@ static void test_failure_keeps_pending(void **state) {
   assert_int_equal(pending, 1);
   snapshot(&f, 1700000000, &r);
   assert_int_equal(r.seq, 1);
-  char *doc = read_path(&f, r.root, "people/1");
+  char *doc = read_path(&f, r.root, "people/i-1");
   assert_non_null(strstr(doc, "Quito"));
   free(doc);
   close_fixture(&f);

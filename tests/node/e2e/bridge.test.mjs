@@ -192,6 +192,6 @@ test('a restarted Bee node loses nothing', async (t) => {
   await own.stop({ keepData: true });
   const back = await startBee({ dataDir });
   t.after(() => back.stop());
-  const file = await new Bee(back.url).downloadFile(feed, 'orders/1');
+  const file = await new Bee(back.url).downloadFile(feed, 'orders/i-1');
   assert.equal(JSON.parse(file.data.toUtf8()).total, 5);
 });
