@@ -63,27 +63,33 @@ export function workdir() {
 // returns its path.
 export function writeConfig(dir, { mongoUri, beeUrl, keyFile, db = 'shop', collections,
   interval = '1s', stateDir = join(dir, 'state'), keepLast = 0 }) {
+  const q = JSON.stringify; // YAML accepts JSON strings
   const colls = collections.map((c) => {
-    const lines = [`      - name: ${c.name}`];
-    if (c.redact?.length) lines.push(`        redact: [${c.redact.join(', ')}]`);
+    const lines = [`      - name: ${q(c.name)}`];
+    if (c.redact?.length) lines.push(`        redact: [${c.redact.map(q).join(', ')}]`);
     if (c.indexes?.length) {
       lines.push('        indexes:');
-      for (const ix of c.indexes) lines.push(`          - name: ${ix.name}`, `            fields: [${ix.fields.join(', ')}]`);
+      for (const ix of c.indexes)
+        lines.push(`          - name: ${q(ix.name)}`, `            keys: [${ix.fields.map(q).join(', ')}]`);
     }
     return lines.join('\n');
   }).join('\n');
+  // The amount pays for a day at mainnet prices (24000 PLUR per chunk per
+  // block, 17280 blocks), the minimum Bee and the stand-in accept.
   const yaml = `mongodb:
-  uri: "${mongoUri}"
+  uri: ${q(mongoUri)}
 bee:
-  url: "${beeUrl}"
-  postage: auto
-signing:
-  key_file: "${keyFile}"
+  url: ${q(beeUrl)}
+  postage:
+    batch: auto
+    amount: 500000000
+    depth: 20
+key_file: ${q(keyFile)}
+state_dir: ${q(stateDir)}
 snapshot:
   interval: ${interval}
-${keepLast ? `retention:\n  keep_last: ${keepLast}\n` : ''}state_dir: "${stateDir}"
-databases:
-  - name: ${db}
+${keepLast ? `  retention:\n    keep_last: ${keepLast}\n` : ''}databases:
+  - name: ${q(db)}
     collections:
 ${colls}
 `;
