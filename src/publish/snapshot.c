@@ -107,10 +107,11 @@ static int remember_index_key(struct walk *w, struct planned *pl,
   return MDBEE_OK;
 }
 
-static int add_index_entries(struct walk *w, struct planned *pl,
-                             const mdb_publish_collection *coll,
-                             const mdb_store_change *c, const char *docid,
-                             const uint8_t ref[32]) {
+/* Computes the document's keys in every index of the collection into the
+ * plan, in configuration order (each index's keys sorted). */
+static int collect_index_keys(struct walk *w, struct planned *pl,
+                              const mdb_publish_collection *coll,
+                              const mdb_store_change *c, const char *docid) {
   int rc = MDBEE_OK;
   for (size_t i = 0; rc == MDBEE_OK && i < coll->n_indexes; i++) {
     const mdb_publish_index *ix = &coll->indexes[i];
@@ -121,23 +122,47 @@ static int add_index_entries(struct walk *w, struct planned *pl,
       return mdb_error_wrap(w->err, "index %s of %s/%s", ix->name, coll->name,
                             docid);
     for (size_t k = 0; rc == MDBEE_OK && k < keys.n; k++) {
-      char *path = publish_index_path(coll->name, ix->name, strlen(ix->name),
-                                      (const uint8_t *)keys.keys[k],
-                                      strlen(keys.keys[k]), docid);
-      rc = path ? publish_put_ref(w->tree, path, ref, "application/json", w->err)
-                : mdb_error_set(w->err, MDBEE_ENOMEM, "out of memory");
-      free(path);
-      if (rc == MDBEE_OK) {
-        rc = remember_index_key(w, pl, ix->name, keys.keys[k]);
-        keys.keys[k] = NULL; /* now owned by the plan */
-      }
+      rc = remember_index_key(w, pl, ix->name, keys.keys[k]);
+      keys.keys[k] = NULL; /* now owned by the plan */
     }
     mdb_indexkey_set_free(&keys);
   }
   return rc;
 }
 
-/* Encodes one upserted document and files it under its paths. */
+/* Whether the plan's index keys are exactly those published before. */
+static int same_index_keys(const mdb_store_doc *old, const struct planned *pl) {
+  size_t pos = 0, i = 0;
+  mdb_store_index_key ik;
+  int more;
+  while ((more = mdb_store_doc_index_next(old, &pos, &ik)) == 1) {
+    if (i == pl->n_index_keys) return 0;
+    const mdb_store_index_key *k = &pl->index_keys[i++];
+    if (ik.index_len != k->index_len || ik.key_len != k->key_len ||
+        memcmp(ik.index, k->index, k->index_len) != 0 ||
+        memcmp(ik.key, k->key, k->key_len) != 0)
+      return 0;
+  }
+  return more == 0 && i == pl->n_index_keys;
+}
+
+static int add_index_entries(struct walk *w, const struct planned *pl,
+                             const char *coll, const char *docid,
+                             const uint8_t ref[32]) {
+  for (size_t i = 0; i < pl->n_index_keys; i++) {
+    const mdb_store_index_key *k = &pl->index_keys[i];
+    char *path = publish_index_path(coll, k->index, k->index_len, k->key,
+                                    k->key_len, docid);
+    int rc = path ? publish_put_ref(w->tree, path, ref, "application/json", w->err)
+                  : mdb_error_set(w->err, MDBEE_ENOMEM, "out of memory");
+    free(path);
+    if (rc != MDBEE_OK) return rc;
+  }
+  return MDBEE_OK;
+}
+
+/* Encodes one upserted document and files it under its paths, unless its
+ * bytes and index keys are those already published. */
 static int publish_document(struct walk *w, struct planned *pl,
                             const mdb_publish_collection *coll,
                             const mdb_store_change *c, const char *docid,
@@ -156,19 +181,18 @@ static int publish_document(struct walk *w, struct planned *pl,
   rc = mdb_chunk_tree_split(json, json_len, publish_upload_sink, w->p, ref,
                             w->err);
   if (rc == MDBEE_OK) {
-    pl->has_doc = 1;
     memcpy(pl->doc.ref, ref, 32);
     pl->doc.ref_len = 32;
     mdb_keccak256(json, json_len, pl->doc.hash);
     pl->doc.size = json_len;
   }
   free(json);
+  if (rc == MDBEE_OK) rc = collect_index_keys(w, pl, coll, c, docid);
   if (rc != MDBEE_OK) return rc;
   if (had_old && old->ref_len == 32 && memcmp(old->ref, ref, 32) == 0 &&
-      coll->n_indexes == 0) {
-    pl->has_doc = 0; /* same bytes as published: nothing to change */
-    return MDBEE_OK;
-  }
+      same_index_keys(old, pl))
+    return MDBEE_OK; /* has_doc stays 0: nothing to change */
+  pl->has_doc = 1;
   if (had_old) {
     rc = remove_old_index_entries(w, old, coll->name, docid);
     if (rc != MDBEE_OK) return rc;
@@ -176,7 +200,7 @@ static int publish_document(struct walk *w, struct planned *pl,
   rc = publish_put_ref(w->tree, path, ref, "application/json", w->err);
   if (rc != MDBEE_OK) return mdb_error_wrap(w->err, "adding %s", path);
   w->result->documents_written++;
-  return add_index_entries(w, pl, coll, c, docid, ref);
+  return add_index_entries(w, pl, coll->name, docid, ref);
 }
 
 static int on_change(void *ctx, const mdb_store_change *c) {

@@ -5,13 +5,18 @@
 
 #include "publish_internal.h"
 
+/* Bee answers Content-Type and, from Filename, Content-Disposition for an
+ * entry, as for the files of its own /bzz uploads; clients such as bee-js
+ * expect both. */
 int publish_put_ref(mdb_mantaray *tree, const char *path,
                     const uint8_t ref[32], const char *content_type,
                     mdb_error *err) {
-  mdb_mantaray_kv type = {"Content-Type", content_type};
+  const char *slash = strrchr(path, '/');
+  mdb_mantaray_kv meta[] = {{"Content-Type", content_type},
+                            {"Filename", slash ? slash + 1 : path}};
   mdb_mantaray_entry e = {.path = (const uint8_t *)path,
                           .path_len = strlen(path), .ref = ref,
-                          .ref_size = 32, .meta = &type, .n_meta = 1};
+                          .ref_size = 32, .meta = meta, .n_meta = 2};
   return mdb_mantaray_put(tree, &e, err);
 }
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { MongoClient, EJSON } from 'mongodb';
+import { MongoClient } from 'mongodb';
+import { EJSON } from 'bson';
 import { Bee, MantarayNode, PrivateKey, Topic, FeedIndex } from '@ethersphere/bee-js';
 import { load, customers, sampleId } from '../lib/sample-data.mjs';
 import {
@@ -42,7 +43,7 @@ function setup(db) {
   const config = (extra = {}) => writeConfig(w.dir, {
     mongoUri: mongo.uri, beeUrl: bee.url, keyFile: w.keyFile, db, collections: COLLECTIONS, ...extra,
   });
-  return { ...w, owner, config, topic: Topic.fromString(`mdbee:${db}`) };
+  return { ...w, db, owner, config, topic: Topic.fromString(`mdbee:${db}`) };
 }
 
 async function readJson(ref, path) {
@@ -63,7 +64,7 @@ test('initial sync publishes every document, redacted, under the feed manifest',
   const s = setup('e2e_initial');
   t.after(s.cleanup);
   await load(mongo.uri, { db: 'e2e_initial', customerCount: 120, orderCount: 80 });
-  const { root, feed } = await syncOnce(s.config());
+  const { root, feed } = await syncOnce(s.config(), s.db);
 
   const original = customers(120)[7];
   const doc = await readJson(feed, `customers/${original._id.toHexString()}`);
@@ -88,18 +89,14 @@ test('initial sync publishes every document, redacted, under the feed manifest',
   assert.equal(paths.filter((p) => /^orders\/[0-9a-f]{24}$/.test(p)).length, 80);
   assert.ok(paths.includes('$meta'));
 
-  // The feed update is a SOC signed by the publisher, pointing at the root.
-  const reader = new Bee(bee.url).makeFeedReader(s.topic, s.owner);
-  const update = await reader.download();
-  assert.equal(update.feedIndex.toBigInt(), 0n);
-  const payload = update.payload.toUint8Array();
-  assert.equal(Buffer.from(payload.slice(8)).toString('hex'), root);
+  // Update 0 of the feed is a SOC signed by the publisher whose legacy
+  // payload (8-byte timestamp, then a reference) names the root.
   const { Binary } = await import('cafe-utility');
   const id = Binary.keccak256(Binary.concatBytes(s.topic.toUint8Array(), FeedIndex.fromBigInt(0n).toUint8Array()));
-  const address = Binary.keccak256(Binary.concatBytes(id, s.owner.toUint8Array()));
-  const chunk = await new Bee(bee.url).downloadChunk(Buffer.from(address).toString('hex'));
-  const soc = unmarshalSingleOwnerChunk(chunk, Buffer.from(address).toString('hex'));
+  const address = Buffer.from(Binary.keccak256(Binary.concatBytes(id, s.owner.toUint8Array()))).toString('hex');
+  const soc = unmarshalSingleOwnerChunk(await new Bee(bee.url).downloadChunk(address), address);
   assert.equal(soc.owner.toHex(), s.owner.toHex());
+  assert.equal(Buffer.from(soc.payload.toUint8Array().slice(8)).toString('hex'), root);
 
   // The index of customers by city lists the document once.
   const byCity = paths.filter((p) => p.startsWith('customers/$indexes/by_city/') && p.endsWith(original._id.toHexString()));
@@ -139,17 +136,17 @@ test('a restart re-uploads nothing unchanged, and the state root equals a fresh 
   t.after(s.cleanup);
   await load(mongo.uri, { db: 'e2e_restart', customerCount: 200, orderCount: 100 });
   const config = s.config();
-  await syncOnce(config);
+  await syncOnce(config, s.db);
   const coll = client.db('e2e_restart').collection('orders');
   await coll.updateOne({ _id: sampleId('order', 9) }, { $set: { status: 'refunded' } });
-  const second = await syncOnce(config);
+  const second = await syncOnce(config, s.db);
   const uploaded = Number(/(\d+) uploaded/.exec(second.stderr)?.[1]);
   assert.ok(uploaded > 0 && uploaded < 40, `chunks uploaded after one change: ${uploaded}\n${second.stderr}`);
   const meta = await readJson(second.root, '$meta');
 
   const fresh = setup('e2e_restart');
   t.after(fresh.cleanup);
-  const again = await syncOnce(fresh.config());
+  const again = await syncOnce(fresh.config(), fresh.db);
   const freshMeta = await readJson(again.root, '$meta');
   assert.equal(freshMeta.stateRoot, meta.stateRoot);
 });
@@ -165,7 +162,7 @@ test('a restarted MongoDB (H2 file) resumes from the stored token', async (t) =>
   await c1.db('e2e_h2').collection('customers').insertMany(customers(10));
   await c1.close();
   const cfg1 = writeConfig(s.dir, { mongoUri: m.uri, beeUrl: bee.url, keyFile: s.keyFile, db: 'e2e_h2', collections: COLLECTIONS });
-  await syncOnce(cfg1);
+  await syncOnce(cfg1, s.db);
   await m.stop();
   m = await startMongo({ h2 });
   t.after(() => m.stop());
@@ -174,7 +171,7 @@ test('a restarted MongoDB (H2 file) resumes from the stored token', async (t) =>
   await c2.db('e2e_h2').collection('customers').updateOne({ _id: sampleId('customer', 1) }, { $set: { city: 'Nuuk' } });
   await c2.close();
   const cfg2 = writeConfig(s.dir, { mongoUri: m.uri, beeUrl: bee.url, keyFile: s.keyFile, db: 'e2e_h2', collections: COLLECTIONS });
-  const { root, stderr } = await syncOnce(cfg2);
+  const { root, stderr } = await syncOnce(cfg2, s.db);
   assert.equal((await readJson(root, `customers/${sampleId('customer', 1).toHexString()}`)).city, 'Nuuk');
   const made = Number(/(\d+) documents written/.exec(stderr)?.[1]);
   assert.equal(made, 1, `only the changed document is written again:\n${stderr}`);
@@ -187,7 +184,7 @@ test('a restarted Bee node loses nothing', async (t) => {
   const own = await startBee();
   await client.db('e2e_bee').collection('orders').insertOne({ _id: 1, total: 5 });
   const cfg = writeConfig(s.dir, { mongoUri: mongo.uri, beeUrl: own.url, keyFile: s.keyFile, db: 'e2e_bee', collections: COLLECTIONS });
-  const { feed } = await syncOnce(cfg);
+  const { feed } = await syncOnce(cfg, s.db);
   const dataDir = own.dir;
   await own.stop({ keepData: true });
   const back = await startBee({ dataDir });
