@@ -12,6 +12,10 @@
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 int cli_version(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_sync(int argc, char **argv);
+int cli_status(int argc, char **argv);
+int cli_get(int argc, char **argv);
 int cli_source(int argc, char **argv);
 int cli_manifest(int argc, char **argv);
 int cli_key(int argc, char **argv);

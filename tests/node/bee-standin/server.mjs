@@ -238,6 +238,22 @@ function latestFeedUpdate(owner, topic) {
   return { index, address, data: store.get(address) };
 }
 
+// The update in force at a time: the newest whose legacy payload timestamp
+// (8 bytes big-endian after the wrapped chunk's span) is not after `at`, as
+// Bee's sequence finder answers GET /feeds/...?at=.
+function feedUpdateAt(owner, topic, at) {
+  let found = null;
+  for (let index = 0; ; index++) {
+    const address = swarm.feedUpdateAddress(owner, topic, index);
+    const data = store.get(address);
+    if (!data) return found;
+    const inner = data.subarray(32 + 65);
+    if (inner.length < 16) return found;
+    if (Number(Buffer.from(inner.subarray(8, 16)).readBigUInt64BE()) > at) return found;
+    found = { index, address, data };
+  }
+}
+
 // What an update points at, as Bee's resolveFeed decides: a legacy payload
 // (timestamp || reference, wrapped CAC of 48 or 80 bytes) whose reference is
 // retrievable is "v1"; otherwise the wrapped chunk itself is the content, "v2".
@@ -493,10 +509,12 @@ route('POST', `/feeds/${HEX}/${HEX}`, async (req, m, body, query) => {
   const reference = await putManifest(ctx, node);
   return json(201, { reference }, tagHeaders(ctx.tag));
 });
-route('GET', `/feeds/${HEX}/${HEX}`, (req, m) => {
+route('GET', `/feeds/${HEX}/${HEX}`, (req, m, body, query) => {
   const owner = hexParam(m[1], 20, 'owner');
   const topic = hexParam(m[2], 32, 'topic');
-  const update = latestFeedUpdate(owner, topic);
+  const at = query.get('at');
+  if (at !== null && !/^\d+$/.test(at)) fail(400, 'invalid query params', { reasons: [{ field: 'at', error: 'invalid syntax' }] });
+  const update = at === null ? latestFeedUpdate(owner, topic) : feedUpdateAt(owner, topic, Number(at));
   if (!update) fail(404, 'no update found');
   const wrapped = resolveFeedUpdate(update);
   const headers = feedHeaders(update, wrapped);

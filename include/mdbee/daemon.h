@@ -1,0 +1,49 @@
+/* mdbee daemon: the bridge's main loop.  Keeps the local state in step
+ * with the source (initial sync, then the change streams) and publishes a
+ * snapshot every interval when something changed.
+ *
+ * The loop checks a stop flag between steps, so a signal handler that sets
+ * it makes the daemon finish the snapshot in progress, commit, and return.
+ */
+#ifndef MDBEE_DAEMON_H
+#define MDBEE_DAEMON_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "mdbee/error.h"
+#include "mdbee/ingest.h"
+#include "mdbee/publish.h"
+#include "mdbee/source.h"
+#include "mdbee/store.h"
+
+/* Called after every published snapshot (for logs and metrics). */
+typedef void (*mdb_daemon_snapshot_fn)(void *ctx,
+                                       const mdb_publish_result *result);
+
+/* Called when a snapshot failed; the daemon goes on ingesting and tries
+ * again at the next interval (everything it uploads is content-addressed,
+ * so the retry repeats the same work). */
+typedef void (*mdb_daemon_error_fn)(void *ctx, const mdb_error *err);
+
+typedef struct mdb_daemon_options {
+  mdb_source *source;          /* opened, not started (borrowed) */
+  mdb_store *store;            /* borrowed */
+  mdb_ingest *ingest;          /* over store, borrowed */
+  mdb_publisher *const *publishers; /* one per database, borrowed */
+  size_t n_publishers;
+  int64_t interval_ms;         /* between snapshots */
+  int once;                    /* initial sync, catch up, one snapshot, return */
+  volatile sig_atomic_t *stop; /* set nonzero to stop */
+  mdb_daemon_snapshot_fn on_snapshot;
+  mdb_daemon_error_fn on_error;
+  void *callback_ctx;
+} mdb_daemon_options;
+
+/* Runs until *stop is set (or, with once, after one snapshot).  Returns
+ * MDBEE_OK on a requested stop; otherwise the first error of the source or
+ * the store (and, with once, of a publisher), with everything committed
+ * before it kept. */
+int mdb_daemon_run(const mdb_daemon_options *opts, mdb_error *err);
+
+#endif

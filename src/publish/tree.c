@@ -1,0 +1,109 @@
+/* The snapshot's manifest: opened lazily from the node cache, saved into
+ * it, and the files the publisher adds beside the documents. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "publish_internal.h"
+
+/* Bee answers Content-Type and, from Filename, Content-Disposition for an
+ * entry, as for the files of its own /bzz uploads; clients such as bee-js
+ * expect both. */
+int publish_put_ref(mdb_mantaray *tree, const char *path,
+                    const uint8_t ref[32], const char *content_type,
+                    mdb_error *err) {
+  const char *slash = strrchr(path, '/');
+  mdb_mantaray_kv meta[] = {{"Content-Type", content_type},
+                            {"Filename", slash ? slash + 1 : path}};
+  mdb_mantaray_entry e = {.path = (const uint8_t *)path,
+                          .path_len = strlen(path), .ref = ref,
+                          .ref_size = 32, .meta = meta, .n_meta = 2};
+  return mdb_mantaray_put(tree, &e, err);
+}
+
+int publish_remove(mdb_mantaray *tree, const char *path, mdb_error *err) {
+  int rc = mdb_mantaray_remove(tree, (const uint8_t *)path, strlen(path), err);
+  return rc == MDBEE_ENOTFOUND ? MDBEE_OK : rc;
+}
+
+/* Bee serves the entry named by the "/" entry's website-index-document
+ * when a manifest is requested without a path, as bee-js and Bee write
+ * it: a "/" entry with a zero reference. */
+int publish_set_index_document(mdb_mantaray *tree, const char *name,
+                               mdb_error *err) {
+  static const uint8_t zero[32];
+  mdb_mantaray_kv index = {"website-index-document", name};
+  mdb_mantaray_entry e = {.path = (const uint8_t *)"/", .path_len = 1,
+                          .ref = zero, .ref_size = 32, .meta = &index,
+                          .n_meta = 1};
+  return mdb_mantaray_put(tree, &e, err);
+}
+
+/* mdb_chunk_source reading manifest nodes from the local node cache. */
+static int load_cached(void *ctx, const uint8_t address[32], uint8_t *buf,
+                       size_t *size, mdb_error *err) {
+  mdb_store_txn *txn = ctx;
+  const uint8_t *data;
+  size_t len;
+  int rc = mdb_store_chunk_get(txn, address, &data, &len, err);
+  if (rc != MDBEE_OK) return rc;
+  if (len > MDB_CHUNK_SIZE_MAX)
+    return mdb_error_set(err, MDBEE_ESTATE, "cached chunk of %zu bytes", len);
+  memcpy(buf, data, len);
+  *size = len;
+  return MDBEE_OK;
+}
+
+int publish_open_tree(mdb_publisher *p, const uint8_t *prev,
+                      mdb_mantaray **out, mdb_error *err) {
+  if (!prev) return mdb_mantaray_new(out, err);
+  int rc = mdb_store_begin(p->store, 1, &p->tree_txn, err);
+  if (rc != MDBEE_OK) return rc;
+  rc = mdb_mantaray_open(prev, load_cached, p->tree_txn, out, err);
+  if (rc != MDBEE_OK) return mdb_error_wrap(err, "opening the last snapshot");
+  /* The state root is the snapshot root without $meta. */
+  return publish_remove(*out, "$meta", err);
+}
+
+void publish_close_tree(mdb_publisher *p, mdb_mantaray *tree) {
+  mdb_mantaray_free(tree);
+  mdb_store_abort(p->tree_txn);
+  p->tree_txn = NULL;
+}
+
+/* Manifest chunks go both to the node and to the local cache, in batches
+ * of write transactions (p->save_txn). */
+static int save_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
+  mdb_publisher *p = ctx;
+  p->result->manifest_chunks++;
+  int rc = MDBEE_OK;
+  if (!p->save_txn) rc = mdb_store_begin(p->store, 0, &p->save_txn, err);
+  if (rc == MDBEE_OK)
+    rc = mdb_store_chunk_put(p->save_txn, chunk->address, chunk->data,
+                             chunk->size, err);
+  if (rc == MDBEE_OK) rc = publish_upload_sink(p, chunk, err);
+  if (rc == MDBEE_OK && p->result->manifest_chunks % PUBLISH_HAVE_BATCH == 0) {
+    rc = mdb_store_commit(p->save_txn, err);
+    p->save_txn = NULL;
+  }
+  return rc;
+}
+
+int publish_save_tree(mdb_publisher *p, mdb_mantaray *tree, uint8_t root[32],
+                      mdb_error *err) {
+  int rc = mdb_mantaray_save(tree, save_sink, p, root, err);
+  if (p->save_txn) {
+    if (rc == MDBEE_OK) rc = mdb_store_commit(p->save_txn, err);
+    else mdb_store_abort(p->save_txn);
+    p->save_txn = NULL;
+  }
+  return rc;
+}
+
+int publish_put_file(mdb_publisher *p, mdb_mantaray *tree, const char *path,
+                     const uint8_t *data, size_t len, const char *content_type,
+                     mdb_error *err) {
+  uint8_t ref[32];
+  int rc = mdb_chunk_tree_split(data, len, publish_upload_sink, p, ref, err);
+  if (rc != MDBEE_OK) return rc;
+  return publish_put_ref(tree, path, ref, content_type, err);
+}

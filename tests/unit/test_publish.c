@@ -1,0 +1,370 @@
+/* The publisher against an in-process fake Bee (a chunk map that checks
+ * every address), over a real LMDB store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mdbee/chunk.h"
+#include "mdbee/ingest.h"
+#include "mdbee/mantaray.h"
+#include "mdbee/publish.h"
+
+/* ---- fake Bee ----------------------------------------------------------- */
+
+struct stored {
+  uint8_t address[32];
+  uint8_t *data;
+  size_t size;
+};
+
+struct fake_bee {
+  struct stored *chunks;
+  size_t n, cap;
+  size_t puts, socs, pins, unpins;
+  uint8_t unpinned[16][32];
+  int fail_soc; /* answer the next SOC with an error */
+};
+
+static struct stored *find(struct fake_bee *b, const uint8_t address[32]) {
+  for (size_t i = 0; i < b->n; i++)
+    if (memcmp(b->chunks[i].address, address, 32) == 0) return &b->chunks[i];
+  return NULL;
+}
+
+static int fake_begin(void *ctx, mdb_error *err) {
+  (void)ctx;
+  (void)err;
+  return MDBEE_OK;
+}
+
+static int fake_put(void *ctx, const mdb_chunk *c, mdb_error *err) {
+  struct fake_bee *b = ctx;
+  uint8_t got[32];
+  mdb_bmt_chunk_address(mdb_bmt_span_decode(c->data), c->data + 8, c->size - 8, got);
+  if (memcmp(got, c->address, 32) != 0)
+    return mdb_error_set(err, MDBEE_EVERIFY, "fake bee: wrong address");
+  b->puts++;
+  if (find(b, c->address)) return MDBEE_OK;
+  if (b->n == b->cap) {
+    b->cap = b->cap ? 2 * b->cap : 1024;
+    b->chunks = realloc(b->chunks, b->cap * sizeof *b->chunks);
+  }
+  struct stored *s = &b->chunks[b->n++];
+  memcpy(s->address, c->address, 32);
+  s->data = malloc(c->size);
+  memcpy(s->data, c->data, c->size);
+  s->size = c->size;
+  return MDBEE_OK;
+}
+
+static int fake_flush(void *ctx, mdb_error *err) {
+  (void)ctx;
+  (void)err;
+  return MDBEE_OK;
+}
+
+static int fake_soc(void *ctx, const uint8_t owner[20], const uint8_t id[32],
+                    const uint8_t sig[65], const uint8_t *data, size_t size,
+                    mdb_error *err) {
+  (void)owner, (void)id, (void)sig, (void)data, (void)size;
+  struct fake_bee *b = ctx;
+  if (b->fail_soc) {
+    b->fail_soc = 0;
+    return mdb_error_set(err, MDBEE_ENET, "fake bee: connection reset");
+  }
+  b->socs++;
+  return MDBEE_OK;
+}
+
+static int fake_pin(void *ctx, const uint8_t ref[32], mdb_error *err) {
+  struct fake_bee *b = ctx;
+  if (!find(b, ref)) return mdb_error_set(err, MDBEE_ENOTFOUND, "pin: no root");
+  b->pins++;
+  return MDBEE_OK;
+}
+
+static int fake_unpin(void *ctx, const uint8_t ref[32], mdb_error *err) {
+  (void)err;
+  struct fake_bee *b = ctx;
+  if (b->unpins < 16) memcpy(b->unpinned[b->unpins], ref, 32);
+  b->unpins++;
+  return MDBEE_OK;
+}
+
+static int fake_source(void *ctx, const uint8_t address[32], uint8_t *buf,
+                       size_t *size, mdb_error *err) {
+  struct stored *s = find(ctx, address);
+  if (!s) return mdb_error_set(err, MDBEE_ENOTFOUND, "fake bee: no chunk");
+  memcpy(buf, s->data, s->size);
+  *size = s->size;
+  return MDBEE_OK;
+}
+
+static void fake_free(struct fake_bee *b) {
+  for (size_t i = 0; i < b->n; i++) free(b->chunks[i].data);
+  free(b->chunks);
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+struct fixture {
+  char dir[64];
+  mdb_store *store;
+  mdb_ingest *ingest;
+  mdb_key *key;
+  struct fake_bee bee;
+  mdb_publish_target target;
+  mdb_publisher *pub;
+};
+
+static const char *const redact[] = {"secret"};
+static const char *const city_field[] = {"city"};
+static const mdb_publish_index by_city[] = {{"by_city", city_field, 1}};
+static const mdb_publish_collection collections[] = {
+    {"people", redact, 1, by_city, 1},
+    {"notes", NULL, 0, NULL, 0},
+};
+
+static void open_fixture(struct fixture *f, uint32_t keep_last) {
+  strcpy(f->dir, "/tmp/mdbee-publish-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  assert_int_equal(mdb_store_open(f->dir, &f->store, NULL), MDBEE_OK);
+  const char *allow[] = {"shop.people", "shop.notes"};
+  assert_int_equal(mdb_ingest_new(f->store, allow, 2, &f->ingest, NULL), MDBEE_OK);
+  uint8_t secret[32];
+  for (int i = 0; i < 32; i++) secret[i] = (uint8_t)(i + 1);
+  assert_int_equal(mdb_key_from_secret(secret, &f->key, NULL), MDBEE_OK);
+  f->target = (mdb_publish_target){&f->bee, fake_begin, fake_put, fake_flush,
+                                   fake_soc, fake_pin, fake_unpin};
+  mdb_publish_options opts = {.db = "shop", .collections = collections,
+                              .n_collections = 2, .key = f->key,
+                              .keep_last = keep_last};
+  memset(opts.topic, 0xab, 32);
+  mdb_error err = {0};
+  if (mdb_publisher_new(&opts, f->store, &f->target, &f->pub, &err) != MDBEE_OK)
+    fail_msg("%s", err.message);
+}
+
+static void close_fixture(struct fixture *f) {
+  mdb_publisher_free(f->pub);
+  mdb_key_free(f->key);
+  mdb_ingest_free(f->ingest);
+  mdb_store_close(f->store);
+  fake_free(&f->bee);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  assert_int_equal(system(cmd), 0);
+  memset(f, 0, sizeof *f);
+}
+
+/* Applies an upsert of people/<id> (city given) or notes/<id>, or a delete
+ * when city is NULL. */
+static void change(struct fixture *f, const char *coll, int32_t id,
+                   const char *city) {
+  uint8_t key[5] = {BSON_TYPE_INT32};
+  memcpy(key + 1, &id, 4);
+  bson_t *doc = city ? BCON_NEW("_id", BCON_INT32(id), "city", BCON_UTF8(city),
+                                "secret", BCON_UTF8("hunter2"))
+                     : NULL;
+  mdb_source_event ev = {.op = city ? MDB_SOURCE_UPSERT : MDB_SOURCE_DELETE,
+                         .db = "shop", .coll = coll, .id_key = key,
+                         .id_key_len = 5, .doc = doc};
+  mdb_error err = {0};
+  if (mdb_ingest_event(f->ingest, &ev, &err) != MDBEE_OK) fail_msg("%s", err.message);
+  assert_int_equal(mdb_ingest_commit(f->ingest, NULL), MDBEE_OK);
+  if (doc) bson_destroy(doc);
+}
+
+static void snapshot(struct fixture *f, int64_t time, mdb_publish_result *r) {
+  mdb_error err = {0};
+  mdb_publish_stamp stamp = {.time = time};
+  if (mdb_publisher_snapshot(f->pub, &stamp, r, &err) != MDBEE_OK)
+    fail_msg("snapshot: %s", err.message);
+}
+
+/* Reads path under root from the fake node, as a reader would. */
+static char *read_path(struct fixture *f, const uint8_t root[32], const char *path) {
+  mdb_mantaray *tree;
+  assert_int_equal(mdb_mantaray_open(root, fake_source, &f->bee, &tree, NULL), MDBEE_OK);
+  mdb_mantaray_entry e;
+  int rc = mdb_mantaray_lookup(tree, (const uint8_t *)path, strlen(path), &e, NULL);
+  if (rc == MDBEE_ENOTFOUND) {
+    mdb_mantaray_free(tree);
+    return NULL;
+  }
+  assert_int_equal(rc, MDBEE_OK);
+  uint8_t ref[32];
+  memcpy(ref, e.ref, 32);
+  mdb_mantaray_free(tree);
+  uint8_t *data;
+  size_t len;
+  assert_int_equal(mdb_chunk_tree_join(ref, fake_source, &f->bee, 1 << 20, &data, &len, NULL),
+                   MDBEE_OK);
+  char *text = malloc(len + 1);
+  memcpy(text, data, len);
+  text[len] = '\0';
+  free(data);
+  return text;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_layout(void **state) {
+  (void)state;
+  struct fixture f = {0};
+  open_fixture(&f, 0);
+  change(&f, "people", 1, "Tartu");
+  change(&f, "people", 2, "Lima");
+  change(&f, "notes", 7, "x");
+  mdb_publish_result r;
+  snapshot(&f, 1700000000, &r);
+  assert_true(r.published);
+  assert_int_equal(r.seq, 1);
+  assert_int_equal(r.changes, 3);
+  assert_int_equal(f.bee.socs, 1);
+  assert_int_equal(f.bee.pins, 1);
+  char *doc = read_path(&f, r.root, "people/i-1");
+  assert_non_null(doc);
+  assert_non_null(strstr(doc, "\"Tartu\""));
+  assert_null(strstr(doc, "hunter2")); /* redacted */
+  free(doc);
+  char *meta = read_path(&f, r.root, "$meta");
+  assert_non_null(meta);
+  assert_non_null(strstr(meta, "\"stateRoot\""));
+  assert_non_null(strstr(meta, "\"previousRoot\": null"));
+  free(meta);
+  char *cmeta = read_path(&f, r.root, "people/$meta");
+  assert_non_null(strstr(cmeta, "\"count\": 2"));
+  free(cmeta);
+  assert_null(read_path(&f, r.state_root, "$meta"));
+  char *html = read_path(&f, r.root, "index.html");
+  assert_non_null(strstr(html, "<html"));
+  free(html);
+  /* Nothing pending: no new snapshot. */
+  snapshot(&f, 1700000001, &r);
+  assert_false(r.published);
+  /* A delete removes the document and its index entries. */
+  change(&f, "people", 2, NULL);
+  snapshot(&f, 1700000002, &r);
+  assert_true(r.published);
+  assert_int_equal(r.seq, 2);
+  assert_null(read_path(&f, r.root, "people/i-2"));
+  cmeta = read_path(&f, r.root, "people/$meta");
+  assert_non_null(strstr(cmeta, "\"count\": 1"));
+  free(cmeta);
+  close_fixture(&f);
+}
+
+/* The same final data through different histories gives the same state
+ * root (docs/protocol.md, "State root and snapshot root"). */
+static void test_state_root_depends_only_on_data(void **state) {
+  (void)state;
+  uint8_t roots[3][32];
+  for (int history = 0; history < 3; history++) {
+    struct fixture f = {0};
+    open_fixture(&f, 0);
+    mdb_publish_result r;
+    srand(100 + history);
+    if (history == 1) {
+      /* Everything at once, in reverse order. */
+      for (int32_t id = 60; id >= 1; id--) change(&f, "people", id, id % 2 ? "Lima" : "Porto");
+    } else {
+      /* Several snapshots, shuffled order, detours that are undone. */
+      for (int round = 0; round < 4; round++) {
+        for (int k = 0; k < 40; k++) {
+          int32_t id = 1 + rand() % 80;
+          change(&f, "people", id, rand() % 3 ? "Zagreb" : NULL);
+        }
+        snapshot(&f, 1700000000 + round, &r);
+      }
+      for (int32_t id = 1; id <= 80; id++)
+        change(&f, "people", id, id > 60 ? NULL : (id % 2 ? "Lima" : "Porto"));
+    }
+    change(&f, "notes", 1, "n");
+    snapshot(&f, 1800000000 + history, &r);
+    assert_true(r.published);
+    memcpy(roots[history], r.state_root, 32);
+    close_fixture(&f);
+  }
+  assert_memory_equal(roots[0], roots[1], 32);
+  assert_memory_equal(roots[0], roots[2], 32);
+}
+
+/* One changed document among many rewrites only the nodes on its paths. */
+static void test_update_touches_few_chunks(void **state) {
+  (void)state;
+  struct fixture f = {0};
+  open_fixture(&f, 0);
+  for (int32_t id = 1; id <= 2000; id++) change(&f, "notes", id, "n");
+  mdb_publish_result r;
+  snapshot(&f, 1700000000, &r);
+  uint64_t full = r.manifest_chunks;
+  change(&f, "notes", 777, "changed");
+  snapshot(&f, 1700000060, &r);
+  assert_int_equal(r.documents_written, 1);
+  print_message("# manifest chunks: %llu for 2000 documents, %llu for one update\n",
+                (unsigned long long)full, (unsigned long long)r.manifest_chunks);
+  assert_true(r.manifest_chunks * 10 < full);
+  assert_true(r.manifest_chunks <= 24);
+  close_fixture(&f);
+}
+
+/* A failure before the commit keeps the pending changes; the retry
+ * publishes the same data. */
+static void test_failure_keeps_pending(void **state) {
+  (void)state;
+  struct fixture f = {0};
+  open_fixture(&f, 0);
+  change(&f, "people", 1, "Quito");
+  f.bee.fail_soc = 1;
+  mdb_publish_result r;
+  mdb_error err = {0};
+  mdb_publish_stamp stamp = {.time = 1700000000};
+  assert_int_equal(mdb_publisher_snapshot(f.pub, &stamp, &r, &err), MDBEE_ENET);
+  mdb_store_txn *txn;
+  uint64_t pending;
+  assert_int_equal(mdb_store_begin(f.store, 1, &txn, NULL), MDBEE_OK);
+  assert_int_equal(mdb_store_pending_count(txn, &pending, NULL), MDBEE_OK);
+  mdb_store_abort(txn);
+  assert_int_equal(pending, 1);
+  snapshot(&f, 1700000000, &r);
+  assert_int_equal(r.seq, 1);
+  char *doc = read_path(&f, r.root, "people/i-1");
+  assert_non_null(strstr(doc, "Quito"));
+  free(doc);
+  close_fixture(&f);
+}
+
+static void test_retention_unpins_old_snapshots(void **state) {
+  (void)state;
+  struct fixture f = {0};
+  open_fixture(&f, 2);
+  uint8_t roots[4][32];
+  for (int i = 0; i < 4; i++) {
+    change(&f, "notes", i, "n");
+    mdb_publish_result r;
+    snapshot(&f, 1700000000 + i, &r);
+    memcpy(roots[i], r.root, 32);
+  }
+  assert_int_equal(f.bee.unpins, 2);
+  assert_memory_equal(f.bee.unpinned[0], roots[0], 32);
+  assert_memory_equal(f.bee.unpinned[1], roots[1], 32);
+  close_fixture(&f);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_layout),
+      cmocka_unit_test(test_state_root_depends_only_on_data),
+      cmocka_unit_test(test_update_touches_few_chunks),
+      cmocka_unit_test(test_failure_keeps_pending),
+      cmocka_unit_test(test_retention_unpins_old_snapshots),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
