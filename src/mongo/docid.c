@@ -14,6 +14,7 @@
 #include "bson_read.h"
 #include "mdbee/buf.h"
 #include "mdbee/hex.h"
+#include "mdbee/indexkey.h"
 #include "number_text.h"
 
 static const char HEX[] = "0123456789abcdef";
@@ -93,6 +94,16 @@ int mdb_docid_encode(const uint8_t *value, size_t len, char **out,
     why = mdb_bsonr_validate(v + 4 + code, size - 4 - code, MDB_DOCID_MAX_DEPTH);
   }
   if (why) return mdb_error_set(err, MDBEE_EFORMAT, "_id: %s", why);
+  /* Every published _id must also have an index key (indexes file
+   * documents under their _id): a document _id whose contents are
+   * malformed or nested deeper than index keys allow, which MongoDB never
+   * stores, is refused here too. */
+  if (type == MDB_BSON_DOCUMENT) {
+    char *key = NULL;
+    int rc = mdb_indexkey_value(value, len, &key, err);
+    free(key);
+    if (rc != MDBEE_OK) return mdb_error_wrap(err, "_id");
+  }
   mdb_buf b = MDB_BUF_INIT;
   switch (type) {
   case MDB_BSON_OID:

@@ -79,6 +79,20 @@ static void test_arrays_refused(void **state) {
   bson_destroy(b);
 }
 
+/* A document _id with an element of unknown type inside (found by
+ * fuzz_ejson: docid took it, index keys refused it) is refused. */
+static void test_malformed_document_refused(void **state) {
+  (void)state;
+  /* type 0x03, document of 9 bytes: element type 0x48, name "", then
+   * bytes that are no value */
+  const uint8_t v[] = {0x03, 0x09, 0x00, 0x00, 0x00, 0x48, 0x00, 0x64, 0xd1, 0x00};
+  char *seg = NULL;
+  mdb_error err = {0};
+  assert_int_equal(mdb_docid_encode(v, sizeof v, &seg, &err), MDBEE_EFORMAT);
+  assert_null(seg);
+  assert_non_null(strstr(err.message, "_id"));
+}
+
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -177,6 +191,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_documented_forms),
       cmocka_unit_test(test_arrays_refused),
+      cmocka_unit_test(test_malformed_document_refused),
       cmocka_unit_test(test_random_round_trip_and_injectivity),
       cmocka_unit_test(test_non_canonical_refused),
   };

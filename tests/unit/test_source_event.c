@@ -141,8 +141,9 @@ static void test_malformed_events(void **state) {
   const char *bad[] = {
       "{\"ns\": {\"db\": \"d\", \"coll\": \"c\"}}",
       "{\"operationType\": 5}",
-      "{\"operationType\": \"insert\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"},"
-      " \"documentKey\": {\"_id\": 1}}",
+      /* an insert without its document */
+      ("{\"operationType\": \"insert\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"},"
+       " \"documentKey\": {\"_id\": 1}}"),
       "{\"operationType\": \"delete\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}}",
       /* a database stream's event without ns names no collection */
       "{\"operationType\": \"delete\", \"documentKey\": {\"_id\": 1}}",

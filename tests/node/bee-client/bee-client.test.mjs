@@ -80,8 +80,12 @@ test('a full batch is a final 402 with an operator hint', () =>
 test('an unknown batch is a 4xx and is not retried', () =>
   faulty({}, async (s, batch, lines) => {
     await client(s.url, 'upload-fails', 'cd'.repeat(32), 0, E.EREMOTE, R.BATCH_UNKNOWN, 404, 'batch with id not found');
-    const posts = lines().filter((l) => l.includes(' POST /chunks '));
-    assert.ok(posts.length >= 1 && posts.length <= 5, `${posts.length} POSTs for 5 chunks`);
+    // The stand-in logs a request after answering it: wait for the lines.
+    const posts = () => lines().filter((l) => l.includes(' POST /chunks '));
+    for (let i = 0; i < 50 && posts().length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300)); // any late retries show up too
+    const n = posts().length;
+    assert.ok(n >= 1 && n <= 5, `${n} POSTs for 5 chunks`);
   }));
 
 test('dev mode: chunks only under a tag, SOCs refused with a clear message', () =>
