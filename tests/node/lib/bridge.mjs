@@ -9,38 +9,17 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startStandin } from '../bee-standin/harness.mjs';
+import { startMongoPeer } from './mongo-peer.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const MDBEE = process.env.MDBEE_BIN ?? join(ROOT, 'build/release/mdbee');
 
-// Starts the MongoDB peer (mongo-java-server; --h2 FILE keeps data and
+// Starts the MongoDB peer (mongo-java-server; an H2 file keeps data and
 // oplog across restarts), unless MDBEE_TEST_MONGO_URI names a real one.
 export async function startMongo({ h2 } = {}) {
   if (process.env.MDBEE_TEST_MONGO_URI)
     return { uri: process.env.MDBEE_TEST_MONGO_URI, external: true, async stop() {} };
-  const args = ['--port', '0', ...(h2 ? ['--h2', h2] : [])];
-  const proc = spawn(join(ROOT, 'tests/peers/mongo/launch'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => (stderr += d));
-  const uri = await new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /mongo-java-server listening on (mongodb:\/\/[^\s]+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    proc.on('exit', (code) => reject(new Error(`mongo peer exited with ${code}: ${stderr}`)));
-  });
-  return {
-    uri,
-    proc,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return startMongoPeer(h2 ? { h2 } : {});
 }
 
 // Starts the Bee stand-in unless MDBEE_TEST_BEE_URL names a real node.
