@@ -256,6 +256,9 @@ static int run_bridge(int argc, char **argv, int once_command) {
     log_line("publishing %zu collection(s) of %zu database(s) from %s to %s",
              b.n_namespaces, b.cfg->n_databases, b.cfg->mongo_uri_redacted,
              b.cfg->bee_url);
+    if (b.cfg->listen)
+      log_line("metrics.listen %s: the metrics and health endpoint is not "
+               "served yet; use 'mdbee status' meanwhile", b.cfg->listen);
     rc = mdb_daemon_run(&d, &err);
   }
   if (rc == MDBEE_OK && once) {
