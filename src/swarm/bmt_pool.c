@@ -2,36 +2,47 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <unistd.h>
 
 enum { MAX_WORKERS = 31 };
 
+/* Slices are claimed under the lock, and a run ends when all its items are
+ * done, not when every worker has checked in: on a busy machine a worker
+ * may be woken long after the others finished its share, and the caller
+ * must not wait for it.  A late worker finds the generation moved on (or
+ * nothing left to claim) and never touches a finished run's arguments. */
 static struct {
   pthread_mutex_t busy; /* held by the one caller running work */
   pthread_mutex_t lock; /* guards the fields below */
   pthread_cond_t wake, done;
-  unsigned workers;    /* created so far */
-  unsigned wanted;     /* workers taking part in the current run */
-  unsigned running;    /* of those, still working */
+  unsigned workers; /* created so far */
+  unsigned wanted;  /* workers taking part in the current run */
   unsigned long generation;
   unsigned long born[MAX_WORKERS]; /* generation when worker i started */
   mdb_pool_fn *fn;
   void *arg;
-  size_t n, grain;
-  atomic_size_t next;
+  size_t n, grain, next, finished;
 } pool = {.busy = PTHREAD_MUTEX_INITIALIZER,
           .lock = PTHREAD_MUTEX_INITIALIZER,
           .wake = PTHREAD_COND_INITIALIZER,
           .done = PTHREAD_COND_INITIALIZER};
 
-/* Claims slices until none is left; run by the caller and every worker. */
-static void drain(void) {
-  size_t begin;
-  while ((begin = atomic_fetch_add(&pool.next, pool.grain)) < pool.n)
-    pool.fn(pool.arg, begin,
-            pool.n - begin < pool.grain ? pool.n : begin + pool.grain);
+/* Called with pool.lock held; claims and runs slices of run gen until none
+ * is left, and returns with the lock held. */
+static void drain(unsigned long gen) {
+  while (pool.generation == gen && pool.next < pool.n) {
+    size_t begin = pool.next;
+    size_t end = pool.n - begin < pool.grain ? pool.n : begin + pool.grain;
+    mdb_pool_fn *fn = pool.fn;
+    void *arg = pool.arg;
+    pool.next = end;
+    pthread_mutex_unlock(&pool.lock);
+    fn(arg, begin, end);
+    pthread_mutex_lock(&pool.lock);
+    pool.finished += end - begin;
+    if (pool.finished == pool.n) pthread_cond_signal(&pool.done);
+  }
 }
 
 static void *worker(void *p) {
@@ -41,11 +52,7 @@ static void *worker(void *p) {
   for (;;) {
     while (pool.generation == seen) pthread_cond_wait(&pool.wake, &pool.lock);
     seen = pool.generation;
-    if (id >= pool.wanted) continue;
-    pthread_mutex_unlock(&pool.lock);
-    drain();
-    pthread_mutex_lock(&pool.lock);
-    if (--pool.running == 0) pthread_cond_signal(&pool.done);
+    if (id < pool.wanted) drain(seen);
   }
   return NULL;
 }
@@ -77,18 +84,15 @@ void mdb_pool_run(size_t n, size_t grain, mdb_pool_fn *fn, void *arg,
   pthread_mutex_lock(&pool.lock);
   grow(threads - 1);
   pool.wanted = threads - 1 < pool.workers ? threads - 1 : pool.workers;
-  pool.running = pool.wanted;
   pool.fn = fn;
   pool.arg = arg;
   pool.n = n;
   pool.grain = grain;
-  atomic_store(&pool.next, 0);
-  pool.generation++;
+  pool.next = pool.finished = 0;
+  unsigned long gen = ++pool.generation;
   pthread_cond_broadcast(&pool.wake);
-  pthread_mutex_unlock(&pool.lock);
-  drain();
-  pthread_mutex_lock(&pool.lock);
-  while (pool.running > 0) pthread_cond_wait(&pool.done, &pool.lock);
+  drain(gen);
+  while (pool.finished < pool.n) pthread_cond_wait(&pool.done, &pool.lock);
   pthread_mutex_unlock(&pool.lock);
   pthread_mutex_unlock(&pool.busy);
 }

@@ -12,10 +12,11 @@
 #define HAVE_X86_SIMD 0
 #endif
 
-/* The one-state permutation used when no multi-buffer one applies: Nettle's
- * x86-64 assembly measured faster than our portable C on the development
- * machine (docs/performance.md, bench/hash). */
-#define FASTEST_ONE_STATE MDB_KECCAK_NETTLE
+/* The one-state permutation used when no multi-buffer one applies: our
+ * portable C measured a little faster than Nettle's sha3_permute on the
+ * development machine (bench/hash, docs/performance.md), and needs no
+ * assembly on other architectures. */
+#define FASTEST_ONE_STATE MDB_KECCAK_SCALAR
 
 /* 0 = not resolved yet; resolved on first use or by select. */
 static _Atomic int current_impl;
