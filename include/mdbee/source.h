@@ -129,7 +129,8 @@ void mdb_source_close(mdb_source *src);
 
 /* Writes the _id value v as BSON element value bytes (type byte then
  * value) into a malloc'd buffer *out of *len bytes, the form mdb_store
- * keys use.  MDBEE_ENOMEM on allocation failure. */
+ * keys use.  MDBEE_EFORMAT for the types MongoDB refuses as _id (array,
+ * regex, undefined), MDBEE_ENOMEM on allocation failure. */
 int mdb_source_id_key(const bson_value_t *v, uint8_t **out, size_t *len,
                       mdb_error *err);
 

@@ -110,8 +110,19 @@ int source_normalise(const bson_t *change, const char *stream_db,
   return MDBEE_OK;
 }
 
+/* MongoDB refuses these types for _id; their bytes need not round-trip
+ * (libbson rewrites regex options), so keys never hold them. */
+static int id_type_allowed(bson_type_t t) {
+  return t != BSON_TYPE_ARRAY && t != BSON_TYPE_REGEX &&
+         t != BSON_TYPE_UNDEFINED;
+}
+
 int mdb_source_id_key(const bson_value_t *v, uint8_t **out, size_t *len,
                       mdb_error *err) {
+  if (!id_type_allowed(v->value_type))
+    return mdb_error_set(err, MDBEE_EFORMAT,
+                         "_id of BSON type 0x%02x, which MongoDB does not allow",
+                         (unsigned)v->value_type);
   /* A one-element document with an empty name is: i32 length, type, the
    * name's NUL, the value, the document's NUL.  Keep type and value. */
   bson_t b = BSON_INITIALIZER;
@@ -136,8 +147,8 @@ int mdb_source_id_key(const bson_value_t *v, uint8_t **out, size_t *len,
 
 int mdb_source_id_value(const uint8_t *key, size_t len, bson_t **holder,
                         bson_value_t *out, mdb_error *err) {
-  if (len < 1 || len > INT32_MAX - 8)
-    return mdb_error_set(err, MDBEE_EFORMAT, "_id key of %zu bytes", len);
+  if (len < 1 || len > INT32_MAX - 8 || !id_type_allowed((bson_type_t)key[0]))
+    return mdb_error_set(err, MDBEE_EFORMAT, "not an _id key (%zu bytes)", len);
   /* {"": value}: i32 length, type, the empty name's NUL, value, NUL. */
   size_t n = len + 6;
   uint8_t *raw = malloc(n);
@@ -159,6 +170,19 @@ int mdb_source_id_value(const uint8_t *key, size_t len, bson_t **holder,
   }
   bson_iter_init(&it, doc);
   bson_iter_next(&it);
+  /* Only bytes mdb_source_id_key produces are keys: anything libbson
+   * would write differently (a symbol with an inner NUL...) is refused, so
+   * that a value always maps back to the key it came from. */
+  uint8_t *again = NULL;
+  size_t again_len = 0;
+  int same = mdb_source_id_key(bson_iter_value(&it), &again, &again_len,
+                               NULL) == MDBEE_OK &&
+             again_len == len && memcmp(again, key, len) == 0;
+  free(again);
+  if (!same) {
+    bson_destroy(doc);
+    return mdb_error_set(err, MDBEE_EFORMAT, "non-canonical _id key");
+  }
   *out = *bson_iter_value(&it);
   *holder = doc;
   return MDBEE_OK;

@@ -234,6 +234,19 @@ static void test_id_value_round_trip(void **state) {
                                        &err), MDBEE_EFORMAT);
   assert_int_equal(mdb_source_id_value(bad_type, 0, &holder, &v, &err),
                    MDBEE_EFORMAT);
+  /* Types MongoDB refuses as _id, in both directions. */
+  const uint8_t regex[] = {0x0b, 'a', 0, 'i', 0};
+  assert_int_equal(mdb_source_id_value(regex, sizeof regex, &holder, &v, &err),
+                   MDBEE_EFORMAT);
+  bson_t *arr = json("{\"a\": [1]}");
+  bson_iter_t ai;
+  assert_true(bson_iter_init_find(&ai, arr, "a"));
+  uint8_t *key = NULL;
+  size_t len;
+  assert_int_equal(mdb_source_id_key(bson_iter_value(&ai), &key, &len, &err),
+                   MDBEE_EFORMAT);
+  assert_null(key);
+  bson_destroy(arr);
   assert_null(holder);
 }
 
