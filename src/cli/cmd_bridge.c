@@ -157,6 +157,11 @@ static int add_namespaces(struct bridge *b, mdb_error *err) {
 static int bridge_open(struct bridge *b, const char *config_path, int with_source,
                        mdb_error *err) {
   int rc = mdb_config_load(config_path, &b->cfg, err);
+  /* Publishing in clear what the operator asked to encrypt would leak it. */
+  if (rc == MDBEE_OK && b->cfg->encrypt)
+    rc = mdb_error_set(err, MDBEE_ECONFIG,
+                       "%s: snapshot.encrypt: encrypted publication is not "
+                       "supported yet; set it to false", config_path);
   if (rc == MDBEE_OK) rc = mdb_store_open(b->cfg->state_dir, &b->store, err);
   if (rc != MDBEE_OK || !with_source) return rc;
   rc = mdb_key_load_file(b->cfg->key_file, NULL, &b->key, err);
