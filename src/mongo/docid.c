@@ -221,7 +221,9 @@ static int equals(const char *s, size_t n, const char *word) {
 /* Reads seg into type byte + value bytes in b; -1 when it is no form. */
 static int parse(const char *s, size_t n, mdb_buf *b) {
   int64_t x, y;
-  if (n == 24 && strspn(s, HEX) >= 24) {
+  size_t hex_digits = 0; /* s is not NUL-terminated: no strspn */
+  while (hex_digits < n && memchr(HEX, s[hex_digits], 16)) hex_digits++;
+  if (n == 24 && hex_digits == 24) {
     mdb_buf_putc(b, MDB_BSON_OID);
     return unhex(s, 24, b);
   }
