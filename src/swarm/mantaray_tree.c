@@ -300,10 +300,12 @@ static void normalise(step *steps, size_t k) {
       k--;
       continue;
     }
-    if (node->n_forks == 1 && steps[k].depth % MDB_MANTARAY_PREFIX_MAX) {
-      /* Edges never cross a multiple of 30 and node is not on one, so the
-       * joined prefix still fits in 30 bytes. */
-      mdb_mr_fork *down = &node->forks[0];
+    mdb_mr_fork *down = node->n_forks == 1 ? &node->forks[0] : NULL;
+    /* In mdbee's (and bee-js's) tries edges never cross a multiple of 30,
+     * so the joined prefix fits; a manifest cut elsewhere (Bee cuts 30
+     * bytes from each node) keeps the node rather than overflow. */
+    if (down && steps[k].depth % MDB_MANTARAY_PREFIX_MAX &&
+        up->prefix_len + down->prefix_len <= MDB_MANTARAY_PREFIX_MAX) {
       memcpy(up->prefix + up->prefix_len, down->prefix, down->prefix_len);
       up->prefix_len = (uint8_t)(up->prefix_len + down->prefix_len);
       up->node = down->node;

@@ -549,6 +549,90 @@ static void test_malformed_nodes(void **state) {
   store_free(&s);
 }
 
+/* Writes a node by hand: the header of one mdbee saved (zero key, version,
+ * reference size 32), the entry, the bitmap and plain fork records. */
+typedef struct hand_fork {
+  uint8_t type;
+  const char *prefix;
+  const uint8_t *ref;
+} hand_fork;
+
+static void hand_node(store *s, const uint8_t header[64], uint8_t entry_fill,
+                      const hand_fork *forks, size_t n, uint8_t address[32]) {
+  uint8_t payload[4096] = {0};
+  memcpy(payload, header, 64);
+  memset(payload + 64, entry_fill, 32);
+  size_t off = 128;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t b = (uint8_t)forks[i].prefix[0];
+    payload[96 + b / 8] |= (uint8_t)(1u << (b % 8));
+    payload[off] = forks[i].type;
+    payload[off + 1] = (uint8_t)strlen(forks[i].prefix);
+    memcpy(payload + off + 2, forks[i].prefix, strlen(forks[i].prefix));
+    memcpy(payload + off + 32, forks[i].ref, 32);
+    off += 64;
+  }
+  uint8_t chunk[8 + 4096];
+  mdb_bmt_span_encode(off, chunk);
+  memcpy(chunk + 8, payload, off);
+  mdb_bmt_chunk_address(off, payload, off, address);
+  store_set(s, address, chunk, 8 + off);
+}
+
+/* Bee cuts long paths 30 bytes from each node, not from the path's start,
+ * so its edges can cross a multiple of 30.  Removing from such a manifest
+ * must not join prefixes beyond 30 bytes. */
+static void test_remove_in_foreign_shape(void **state) {
+  (void)state;
+  store s = {0};
+  uint8_t empty[32], header[64];
+  assert_int_equal(mdb_mantaray_build(NULL, 0, store_sink, &s, empty, NULL),
+                   MDBEE_OK);
+  memcpy(header, store_find(&s, empty)->data + 8, 64);
+  /* "a" -> A (entry) -"b"x30-> N -{"b"x10 -> L1, "c" -> L2} */
+  const char *b30 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", *b10 = "bbbbbbbbbb";
+  uint8_t l1[32], l2[32], n[32], a[32], root[32];
+  hand_node(&s, header, 1, NULL, 0, l1);
+  hand_node(&s, header, 2, NULL, 0, l2);
+  hand_fork nf[] = {{2, b10, l1}, {2, "c", l2}};
+  hand_node(&s, header, 0, nf, 2, n);
+  hand_fork af[] = {{4, b30, n}};
+  hand_node(&s, header, 3, af, 1, a);
+  hand_fork rf[] = {{6, "a", a}};
+  hand_node(&s, header, 0, rf, 1, root);
+  char p1[64], p2[64];
+  snprintf(p1, sizeof p1, "a%s%s", b30, b10);
+  snprintf(p2, sizeof p2, "a%sc", b30);
+
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_open(root, store_source, &s, &m, NULL), 0);
+  mdb_error err = {0};
+  mdb_mantaray_entry e;
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)p1, strlen(p1), &e,
+                                       &err),
+                   MDBEE_OK);
+  assert_int_equal(e.ref[0], 1);
+  assert_int_equal(mdb_mantaray_remove(m, (const uint8_t *)p2, strlen(p2), &err),
+                   MDBEE_OK);
+  uint8_t after[32];
+  if (mdb_mantaray_save(m, store_sink, &s, after, &err))
+    fail_msg("save: %s", err.message);
+  mdb_mantaray_free(m);
+  assert_int_equal(mdb_mantaray_open(after, store_source, &s, &m, NULL), 0);
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)p1, strlen(p1), &e,
+                                       &err),
+                   MDBEE_OK);
+  assert_int_equal(e.ref[0], 1);
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)"a", 1, &e, &err),
+                   MDBEE_OK);
+  assert_int_equal(e.ref[0], 3);
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)p2, strlen(p2), &e,
+                                       &err),
+                   MDBEE_ENOTFOUND);
+  mdb_mantaray_free(m);
+  store_free(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_answers),
@@ -558,6 +642,7 @@ int main(void) {
       cmocka_unit_test(test_put_rejects_bad_entries),
       cmocka_unit_test(test_metadata_round_trip),
       cmocka_unit_test(test_malformed_nodes),
+      cmocka_unit_test(test_remove_in_foreign_shape),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
