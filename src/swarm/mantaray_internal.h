@@ -28,11 +28,15 @@ enum {
  * recursion of walk and save, also for untrusted manifests. */
 #define MDB_MR_PATH_MAX 8192
 
-/* Largest serialised node worth reading: 256 forks with 64-byte references
- * and the largest metadata each, plus header, entry and bitmap. */
+/* Largest serialised node a reader accepts, hence the cap on the span of
+ * a node stored as a chunk tree: 256 forks, each with its 32-byte type and
+ * prefix record, a 32-byte child address and the largest metadata the
+ * 16-bit size field can give, plus header, a 32-byte entry and the bitmap.
+ * Fork addresses are never 64 bytes (unmarshal refuses them, and a node
+ * with a 64-byte entry has no forks).  About 16 MiB. */
 #define MDB_MR_NODE_MAX \
-  (MDB_MR_HEADER_SIZE + 64 + MDB_MR_BITMAP_SIZE + \
-   256 * (MDB_MR_FORK_PRE_REF_SIZE + 64 + 2 + MDB_MANTARAY_META_MAX))
+  (MDB_MR_HEADER_SIZE + MDB_REF_SIZE + MDB_MR_BITMAP_SIZE + \
+   256 * (MDB_MR_FORK_PRE_REF_SIZE + MDB_REF_SIZE + 2 + MDB_MANTARAY_META_MAX))
 
 /* First 31 bytes of Keccak256("mantaray:0.2"): the version every node
  * carries after its obfuscation key. */

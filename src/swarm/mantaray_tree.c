@@ -57,18 +57,25 @@ void mdb_mantaray_free(mdb_mantaray *m) {
 
 size_t mdb_mantaray_loads(const mdb_mantaray *m) { return m->loads; }
 
-/* Fetches, verifies and parses node's chunk. */
-static int load(mdb_mantaray *m, mdb_mr_node *node, mdb_error *err) {
-  if (node->loaded)
-    return MDBEE_OK;
-  char hex[2 * MDB_REF_SIZE + 1];
-  mdb_hex_encode(node->address, MDB_REF_SIZE, hex);
+/* mdb_chunk_source over the tree's source that counts the chunks read. */
+static int counted_source(void *ctx, const uint8_t address[MDB_REF_SIZE],
+                          uint8_t *buf, size_t *size, mdb_error *err) {
+  mdb_mantaray *m = ctx;
+  m->loads++;
+  return m->source(m->ctx, address, buf, size, err);
+}
+
+/* Reads the serialised node at node->address into *data (malloc'd):
+ * one verified chunk, or, when its span says the node was split, the
+ * verified join of its chunk tree. */
+static int read_node(mdb_mantaray *m, const mdb_mr_node *node,
+                     const char *hex, uint8_t **data, size_t *len,
+                     mdb_error *err) {
   uint8_t *buf = malloc(MDB_CHUNK_SIZE_MAX);
   if (!buf)
     return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a chunk");
   size_t size = 0;
-  m->loads++;
-  int rc = m->source(m->ctx, node->address, buf, &size, err);
+  int rc = counted_source(m, node->address, buf, &size, err);
   if (rc) {
     free(buf);
     return mdb_error_wrap(err, "manifest node %s", hex);
@@ -81,10 +88,17 @@ static int load(mdb_mantaray *m, mdb_mr_node *node, mdb_error *err) {
   uint64_t span = mdb_bmt_span_decode(buf);
   if (span > MDB_CHUNK_PAYLOAD_MAX) {
     free(buf);
-    return mdb_error_set(err, MDBEE_EFORMAT,
-                         "manifest node %s spans %llu bytes: nodes larger "
-                         "than one chunk are not supported yet",
-                         hex, (unsigned long long)span);
+    /* Checked before the joiner allocates span bytes: no valid node is
+     * larger, so a bigger span is a hostile or corrupt reference. */
+    if (span > MDB_MR_NODE_MAX)
+      return mdb_error_set(err, MDBEE_EFORMAT,
+                           "manifest node %s spans %llu bytes, more than "
+                           "the largest valid node (%llu)",
+                           hex, (unsigned long long)span,
+                           (unsigned long long)MDB_MR_NODE_MAX);
+    rc = mdb_chunk_tree_join(node->address, counted_source, m,
+                             MDB_MR_NODE_MAX, data, len, err);
+    return rc ? mdb_error_wrap(err, "manifest node %s", hex) : MDBEE_OK;
   }
   if (span != size - MDB_SPAN_SIZE) {
     free(buf);
@@ -100,11 +114,28 @@ static int load(mdb_mantaray *m, mdb_mr_node *node, mdb_error *err) {
                          "manifest node %s: chunk content has another address",
                          hex);
   }
-  rc = mdb_mr_unmarshal(buf + MDB_SPAN_SIZE, (size_t)span,
+  memmove(buf, buf + MDB_SPAN_SIZE, (size_t)span);
+  *data = buf;
+  *len = (size_t)span;
+  return MDBEE_OK;
+}
+
+/* Fetches, verifies and parses node. */
+static int load(mdb_mantaray *m, mdb_mr_node *node, mdb_error *err) {
+  if (node->loaded)
+    return MDBEE_OK;
+  char hex[2 * MDB_REF_SIZE + 1];
+  mdb_hex_encode(node->address, MDB_REF_SIZE, hex);
+  uint8_t *data;
+  size_t len;
+  int rc = read_node(m, node, hex, &data, &len, err);
+  if (rc)
+    return rc;
+  rc = mdb_mr_unmarshal(data, len,
                         node != m->root &&
                             (node->read_type & MDB_MR_TYPE_VALUE),
                         node, err);
-  free(buf);
+  free(data);
   if (rc)
     return mdb_error_wrap(err, "manifest node %s", hex);
   return MDBEE_OK;
@@ -430,11 +461,18 @@ static int emit(mdb_mr_node *node, mdb_chunk_sink sink, void *ctx,
   if (rc)
     return rc;
   if (len > MDB_CHUNK_PAYLOAD_MAX) {
+    /* Bee and bee-js store a node as bytes (POST /bytes, the file
+     * splitter), so a node past one chunk becomes a chunk tree whose root
+     * is the node's reference.  Rare enough that a splitter per such node
+     * costs nothing next to the common single chunk below. */
+    uint8_t address[MDB_REF_SIZE];
+    rc = mdb_chunk_tree_split(payload, len, sink, ctx, address, err);
     free(payload);
-    return mdb_error_set(err, MDBEE_EINVAL,
-                         "manifest node of %zu bytes: nodes larger than one "
-                         "chunk are not supported yet",
-                         len);
+    if (rc == MDBEE_OK) {
+      memcpy(node->address, address, MDB_REF_SIZE);
+      node->has_address = true;
+    }
+    return rc;
   }
   uint8_t *chunk = malloc(MDB_SPAN_SIZE + len);
   if (!chunk) {

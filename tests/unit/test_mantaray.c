@@ -633,6 +633,175 @@ static void test_remove_in_foreign_shape(void **state) {
   store_free(&s);
 }
 
+/* --- nodes larger than one chunk --- */
+
+#define WIDE 230 /* root forks; with metadata the root node is ~30 KB */
+
+/* Path i of the wide manifest: a distinct first byte, then a tail. */
+static size_t wide_path(size_t i, char *path) {
+  return (size_t)snprintf(path, 64, "%c/doc-%zu.json", (char)(0x21 + i), i);
+}
+
+static void wide_put(mdb_mantaray *m, size_t i, uint8_t fill) {
+  char path[64], name[32];
+  size_t len = wide_path(i, path);
+  snprintf(name, sizeof name, "doc-%zu.json", i);
+  uint8_t ref[32];
+  memset(ref, fill, sizeof ref);
+  ref[0] = (uint8_t)i;
+  mdb_mantaray_kv meta[] = {{"Content-Type", "application/json"},
+                            {"Filename", name}};
+  mdb_mantaray_entry e = {(const uint8_t *)path, len, ref, 32, meta, 2};
+  mdb_error err = {0};
+  if (mdb_mantaray_put(m, &e, &err))
+    fail_msg("put %s: %s", path, err.message);
+}
+
+static void wide_check(mdb_mantaray *m, size_t i, uint8_t fill) {
+  char path[64], name[32];
+  size_t len = wide_path(i, path);
+  snprintf(name, sizeof name, "doc-%zu.json", i);
+  mdb_error err = {0};
+  mdb_mantaray_entry e;
+  if (mdb_mantaray_lookup(m, (const uint8_t *)path, len, &e, &err))
+    fail_msg("lookup %s: %s", path, err.message);
+  assert_int_equal(e.ref[0], (uint8_t)i);
+  assert_int_equal(e.ref[31], fill);
+  assert_int_equal(e.n_meta, 2);
+  assert_string_equal(e.meta[0].value, "application/json");
+  assert_string_equal(e.meta[1].value, name);
+}
+
+static uint64_t stored_span(store *s, const uint8_t address[32]) {
+  stored *c = store_find(s, address);
+  assert_non_null(c);
+  return mdb_bmt_span_decode(c->data);
+}
+
+static int lookup_first(store *s, const uint8_t root[32], mdb_error *err) {
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_open(root, store_source, s, &m, NULL), 0);
+  char path[64];
+  size_t len = wide_path(0, path);
+  mdb_mantaray_entry e;
+  int rc = mdb_mantaray_lookup(m, (const uint8_t *)path, len, &e, err);
+  mdb_mantaray_free(m);
+  return rc;
+}
+
+static void test_large_node_round_trip(void **state) {
+  (void)state;
+  store s = {0};
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  for (size_t i = 0; i < WIDE; i++)
+    wide_put(m, i, 7);
+  uint8_t root[32], unsunk[32];
+  save(m, &s, root);
+  mdb_mantaray_free(m);
+  /* The root node is a chunk tree: its root chunk spans the whole node. */
+  uint64_t span = stored_span(&s, root);
+  assert_true(span > 4096 * 4);
+  uint8_t *node;
+  size_t node_len;
+  assert_int_equal(mdb_chunk_tree_join(root, store_source, &s, span, &node,
+                                       &node_len, NULL),
+                   MDBEE_OK);
+  assert_int_equal(node_len, span);
+  free(node);
+
+  /* Reverse order, no sink: the same root. */
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  for (size_t i = WIDE; i-- > 0;)
+    wide_put(m, i, 7);
+  save(m, NULL, unsunk);
+  mdb_mantaray_free(m);
+  assert_memory_equal(root, unsunk, 32);
+
+  /* Every entry and its metadata reads back; one lookup reads the root's
+   * tree (an intermediate chunk and its leaves) and one leaf node. */
+  assert_int_equal(mdb_mantaray_open(root, store_source, &s, &m, NULL), 0);
+  wide_check(m, 17, 7);
+  size_t leaves = (size_t)((span + 4095) / 4096);
+  assert_int_equal(mdb_mantaray_loads(m), 1 + 1 + leaves + 1);
+  for (size_t i = 0; i < WIDE; i++)
+    wide_check(m, i, 7);
+
+  /* An incremental save rewrites the wide node as a new tree. */
+  wide_put(m, 100, 9);
+  uint8_t after[32];
+  save(m, &s, after);
+  mdb_mantaray_free(m);
+  assert_memory_not_equal(root, after, 32);
+  assert_true(stored_span(&s, after) > 4096);
+  assert_int_equal(mdb_mantaray_open(after, store_source, &s, &m, NULL), 0);
+  wide_check(m, 100, 9);
+  wide_check(m, 99, 7);
+  mdb_mantaray_free(m);
+  store_free(&s);
+}
+
+static void test_large_node_rejected(void **state) {
+  (void)state;
+  store s = {0};
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  for (size_t i = 0; i < WIDE; i++)
+    wide_put(m, i, 7);
+  uint8_t root[32];
+  save(m, &s, root);
+  mdb_mantaray_free(m);
+  uint64_t span = stored_span(&s, root);
+  uint8_t *node;
+  size_t len;
+  assert_int_equal(mdb_chunk_tree_join(root, store_source, &s, span, &node,
+                                       &len, NULL),
+                   MDBEE_OK);
+  mdb_error err = {0};
+
+  /* A valid chunk tree holding a truncated node: the node parser refuses
+   * it (the cut falls inside a fork record). */
+  uint8_t cut[32];
+  assert_int_equal(mdb_chunk_tree_split(node, len - 40, store_sink, &s, cut,
+                                        NULL),
+                   MDBEE_OK);
+  assert_int_equal(lookup_first(&s, cut, &err), MDBEE_EFORMAT);
+  assert_non_null(strstr(err.message, "truncated"));
+
+  /* The root chunk claims a larger span than its references cover. */
+  stored *c = store_find(&s, root);
+  uint8_t forged[8 + 4096], forged_root[32];
+  memcpy(forged, c->data, c->size);
+  mdb_bmt_span_encode(span + 4096, forged);
+  mdb_bmt_chunk_address(span + 4096, forged + 8, c->size - 8, forged_root);
+  store_set(&s, forged_root, forged, c->size);
+  assert_int_equal(lookup_first(&s, forged_root, &err), MDBEE_EFORMAT);
+  assert_non_null(strstr(err.message, "references"));
+
+  /* A span beyond the largest valid node (~16 MiB) is refused before any
+   * of it is fetched or allocated. */
+  s.gets = 0;
+  mdb_bmt_span_encode(1ull << 40, forged);
+  mdb_bmt_chunk_address(1ull << 40, forged + 8, c->size - 8, forged_root);
+  store_set(&s, forged_root, forged, c->size);
+  assert_int_equal(lookup_first(&s, forged_root, &err), MDBEE_EFORMAT);
+  assert_non_null(strstr(err.message, "largest valid node"));
+  assert_int_equal(s.gets, 1);
+  mdb_bmt_span_encode(17u << 20, forged);
+  mdb_bmt_chunk_address(17u << 20, forged + 8, c->size - 8, forged_root);
+  store_set(&s, forged_root, forged, c->size);
+  assert_int_equal(lookup_first(&s, forged_root, &err), MDBEE_EFORMAT);
+  assert_non_null(strstr(err.message, "largest valid node"));
+
+  /* A leaf of the node's tree that is missing is the source's error. */
+  uint8_t leaf[32];
+  memcpy(leaf, c->data + 8, 32);
+  store_find(&s, leaf)->address[0] ^= 0xff;
+  assert_int_equal(lookup_first(&s, root, &err), MDBEE_ENOTFOUND);
+  free(node);
+  store_free(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_answers),
@@ -643,6 +812,8 @@ int main(void) {
       cmocka_unit_test(test_metadata_round_trip),
       cmocka_unit_test(test_malformed_nodes),
       cmocka_unit_test(test_remove_in_foreign_shape),
+      cmocka_unit_test(test_large_node_round_trip),
+      cmocka_unit_test(test_large_node_rejected),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
