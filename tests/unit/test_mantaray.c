@@ -689,18 +689,24 @@ static int lookup_first(store *s, const uint8_t root[32], mdb_error *err) {
   return rc;
 }
 
-static void test_large_node_round_trip(void **state) {
-  (void)state;
-  store s = {0};
+/* Saves the wide manifest (fill 7) to s and returns its root's span. */
+static uint64_t wide_build(store *s, uint8_t root[32]) {
   mdb_mantaray *m;
   assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
   for (size_t i = 0; i < WIDE; i++)
     wide_put(m, i, 7);
-  uint8_t root[32], unsunk[32];
-  save(m, &s, root);
+  save(m, s, root);
   mdb_mantaray_free(m);
+  return stored_span(s, root);
+}
+
+static void test_large_node_round_trip(void **state) {
+  (void)state;
+  store s = {0};
+  mdb_mantaray *m;
+  uint8_t root[32], unsunk[32];
   /* The root node is a chunk tree: its root chunk spans the whole node. */
-  uint64_t span = stored_span(&s, root);
+  uint64_t span = wide_build(&s, root);
   assert_true(span > 4096 * 4);
   uint8_t *node;
   size_t node_len;
@@ -744,14 +750,8 @@ static void test_large_node_round_trip(void **state) {
 static void test_large_node_rejected(void **state) {
   (void)state;
   store s = {0};
-  mdb_mantaray *m;
-  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
-  for (size_t i = 0; i < WIDE; i++)
-    wide_put(m, i, 7);
   uint8_t root[32];
-  save(m, &s, root);
-  mdb_mantaray_free(m);
-  uint64_t span = stored_span(&s, root);
+  uint64_t span = wide_build(&s, root);
   uint8_t *node;
   size_t len;
   assert_int_equal(mdb_chunk_tree_join(root, store_source, &s, span, &node,
