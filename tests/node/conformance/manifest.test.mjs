@@ -4,7 +4,10 @@
 //   (b) bee-js unmarshals mdbee's chunks and finds exactly the entries;
 //   (c) mdbee reads bee-js's chunks and finds exactly the entries;
 //   (d) editing a saved manifest (puts and removals, read lazily) gives the
-//       root bee-js builds from scratch for the final entries.
+//       root bee-js builds from scratch for the final entries;
+//   (e) nodes over 4096 bytes are chunk trees on both sides: bee-js's own
+//       saveRecursively / unmarshal + loadRecursively (uploadData and
+//       downloadData, i.e. Bee's /bytes) against mdbee's chunks.
 // The one place the two writers differ on purpose is a node whose prefix is
 // exactly "/" without an entry of its own but with children: bee-js writes
 // it with a 0-byte reference size, and Bee (pkg/manifest/mantaray,
@@ -17,10 +20,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MantarayNode, NULL_ADDRESS } from '@ethersphere/bee-js';
+import { MantarayNode, NULL_ADDRESS, Bytes, Reference } from '@ethersphere/bee-js';
 import { Binary } from 'cafe-utility';
 import { prng } from '../vectors/prng.mjs';
-import { saveManifest, joinBytes, cacAddress, hex } from '../bee-standin/swarm.mjs';
+import { saveManifest, joinBytes, splitBytes, cacAddress, spanOf, hex } from '../bee-standin/swarm.mjs';
 
 const BIN = process.env.MDBEE_BIN;
 const SETS = 200;
@@ -302,6 +305,105 @@ test('malformed manifests are refused with a clear error', () => {
     forged[8 + 40] ^= 1;
     writeFileSync(join(work, root), forged);
     assert.throws(() => mdbee(['ls', work, root]), (e) => /another address/.test(e.stderr) && e.status === 1);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+// What bee-js's MantarayNode needs of a Bee to save and load nodes, over a
+// directory of chunk files: uploadData splits the node into a chunk tree
+// (as Bee's POST /bytes does), downloadData joins one (GET /bytes).
+function chunkDirBee(dir) {
+  const get = (a) => {
+    try { return readFileSync(join(dir, a)); } catch { return null; }
+  };
+  const put = writeChunks(dir);
+  return {
+    async uploadData(_batch, data) {
+      return { reference: new Reference(await splitBytes(data, put)) };
+    },
+    async downloadData(ref) {
+      const address = new Reference(ref).toHex();
+      const data = get(address);
+      assert.ok(data, `chunk ${address} missing`);
+      assert.equal(cacAddress(data), address, 'chunk file content matches its name');
+      return new Bytes(joinBytes(data, get));
+    },
+  };
+}
+
+// Entries whose nodes are wide: a root with `root` forks (distinct first
+// bytes, then a tail of `tail` bytes, so prefixes run to 30 bytes), a
+// "users/" node with `users` forks, each entry with Content-Type and
+// Filename as the publisher writes them, and `pad` extra bytes of metadata.
+function wideEntries(r, { root, users, tail, pad = 0 }) {
+  const entries = [];
+  const add = (path, name) => {
+    const meta = { 'Content-Type': 'application/json', Filename: name };
+    if (pad) meta['x-pad'] = 'p'.repeat(pad);
+    entries.push({ path, ref: hex(r.bytes(32)), meta });
+  };
+  const firsts = Array.from({ length: 255 }, (_, i) => i + 1).filter((b) => b !== 0x75); // not "u"
+  for (let i = 0; i < root; i++) {
+    const name = `doc-${i}-${'t'.repeat(tail)}.json`;
+    add(Binary.concatBytes(new Uint8Array([firsts[i]]), enc.encode(name)), name);
+  }
+  for (let i = 0; i < users; i++) {
+    const name = `${String.fromCharCode(0x21 + i)}${hex(r.bytes(12))}.json`;
+    add(Binary.concatBytes(enc.encode('users/'), new Uint8Array([0x21 + i]), enc.encode(name.slice(1))), name);
+  }
+  return entries;
+}
+
+test('wide nodes: bee-js saves them as chunk trees and mdbee reads every entry', async () => {
+  const r = prng(0x77696465);
+  const work = mkdtempSync(join(tmpdir(), 'mdbee-manifest-wide-'));
+  try {
+    const shapes = [
+      { root: 160, users: 150, tail: 8 },
+      // Over 4096 x 128 bytes: the node's tree has two levels of
+      // intermediate chunks.
+      { root: 250, users: 0, tail: 3, pad: 2200 },
+    ];
+    for (const [k, shape] of shapes.entries()) {
+      const entries = wideEntries(r, shape);
+      const dir = join(work, `theirs${k}`);
+      const bee = beeJsBuild(entries);
+      await bee.saveRecursively(chunkDirBee(dir), 'ab'.repeat(32));
+      const root = hex(bee.selfAddress);
+      const span = spanOf(readFileSync(join(dir, root)));
+      assert.ok(span > (shape.pad ? 4096n * 128n : 4096n), `shape ${k}: bee-js's root node spans ${span} bytes`);
+      if (shape.users) {
+        const users = hex(bee.find('users/').selfAddress);
+        assert.ok(spanOf(readFileSync(join(dir, users))) > 4096n, `shape ${k}: the users/ node is a chunk tree`);
+      }
+      const read = mdbeeRead(dir, root);
+      assert.equal(read.found.size, entries.length);
+      assert.deepEqual(read.found, expected(entries), `shape ${k}: mdbee reading bee-js's manifest`);
+      const one = entries[entries.length - 1];
+      const [path, ref, json] = mdbee(['get', '--hex-paths', dir, root, hex(one.path)]).split('\t');
+      assert.deepEqual([path, ref, JSON.parse(json)], [hex(one.path), one.ref, one.meta], `shape ${k}: manifest get`);
+      // Same bytes, same trees: mdbee's own root for these entries.
+      assert.equal(mdbee(['build', '--hex-paths', '--out', join(work, `ours${k}`)], toTsv(entries)), root, `shape ${k}: root`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('wide nodes: bee-js loads the chunk trees mdbee wrote and finds every entry', async () => {
+  const r = prng(0x6c6f6164);
+  const work = mkdtempSync(join(tmpdir(), 'mdbee-manifest-wide-load-'));
+  try {
+    const entries = wideEntries(r, { root: 200, users: 180, tail: 40 });
+    const root = mdbee(['build', '--hex-paths', '--out', work], toTsv(entries));
+    assert.ok(spanOf(readFileSync(join(work, root))) > 4096n, 'mdbee\'s root node is a chunk tree');
+    const node = await MantarayNode.unmarshal(chunkDirBee(work), root);
+    await node.loadRecursively(chunkDirBee(work));
+    const found = new Map(node.collect().map((n) => [hex(n.fullPath), { ref: hex(n.targetAddress), meta: n.metadata }]));
+    assert.equal(found.size, entries.length);
+    assert.deepEqual(found, expected(entries), 'bee-js loadRecursively');
+    assert.deepEqual(beeJsRead(work, root), expected(entries), 'bee-js unmarshal, node by node');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
