@@ -109,6 +109,52 @@ test('initial sync publishes every document, redacted, under the feed manifest',
   assert.deepEqual(JSON.parse(got.stdout), doc);
 });
 
+// String ids with 62 distinct first characters give the node below
+// "customers/s-" 62 forks, each to a document with Content-Type and
+// Filename metadata: about 8 KB, so the node is a chunk tree.
+test('a collection whose ids make a node over 4096 bytes publishes and reads back', async (t) => {
+  const s = setup('e2e_wide');
+  t.after(s.cleanup);
+  const alnum = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const docs = Array.from({ length: 62 }, (_, i) => ({
+    _id: `${alnum[i]}-customer`, name: `n${i}`, city: `${alnum[(i * 7) % 62]}ville`,
+  }));
+  const coll = client.db('e2e_wide').collection('customers');
+  await coll.insertMany(docs);
+  const config = s.config();
+  const first = await syncOnce(config, s.db);
+
+  const gw = new Bee(bee.url);
+  const wideSpan = async (root, forks) => {
+    const node = await MantarayNode.unmarshal(gw, root);
+    await node.loadRecursively(gw);
+    const wide = node.find('customers/s-');
+    assert.equal(wide?.forks.size, forks, 'one node holds every first character');
+    const chunk = Buffer.from(await gw.downloadChunk(Buffer.from(wide.selfAddress).toString('hex')));
+    return chunk.readBigUInt64LE(0);
+  };
+  assert.ok(await wideSpan(first.root, 62) > 4096n, 'the wide node is stored as a chunk tree');
+  const get = async (id) => {
+    const got = await mdbee(['get', '--gateway', bee.url, '--owner', `0x${s.owner.toHex()}`, '--db', 'e2e_wide',
+      `customers/s-${id}`]);
+    assert.equal(got.code, 0, got.stderr);
+    return JSON.parse(got.stdout);
+  };
+  for (const i of [0, 25, 26, 61]) assert.equal((await get(docs[i]._id)).name, `n${i}`);
+  assert.equal((await readJson(first.feed, 'customers/s-z-customer')).city, docs[51].city);
+
+  // The next sync reopens the manifest lazily from the node cache, edits
+  // the wide node and saves it as a new chunk tree.
+  await coll.updateOne({ _id: docs[40]._id }, { $set: { name: 'changed' } });
+  await coll.insertOne({ _id: '~tilde', name: 'tilde', city: 'Oslo' });
+  const second = await syncOnce(config, s.db);
+  assert.notEqual(second.root, first.root);
+  assert.ok(await wideSpan(second.root, 63) > 4096n);
+  assert.equal((await get(docs[40]._id)).name, 'changed');
+  assert.equal((await get(docs[7]._id)).name, 'n7');
+  assert.equal((await get('~7etilde')).name, 'tilde');
+});
+
 test('the daemon publishes inserts, updates and deletes within an interval', async (t) => {
   const s = setup('e2e_live');
   t.after(s.cleanup);
