@@ -13,6 +13,8 @@
 
 #include "mdbee/error.h"
 #include "mdbee/ingest.h"
+#include "mdbee/metrics.h"
+#include "mdbee/monitor.h"
 #include "mdbee/publish.h"
 #include "mdbee/source.h"
 #include "mdbee/store.h"
@@ -38,6 +40,11 @@ typedef struct mdb_daemon_options {
   mdb_daemon_snapshot_fn on_snapshot;
   mdb_daemon_error_fn on_error;
   void *callback_ctx;
+  /* Optional (NULL: off), borrowed: the daemon registers its series in
+   * metrics (docs/configuration.md lists them) and keeps the source and
+   * snapshot checks of health up to date. */
+  mdb_metrics *metrics;
+  mdb_health *health;
 } mdb_daemon_options;
 
 /* Runs until *stop is set (or, with once, after one snapshot).  Returns
@@ -45,5 +52,17 @@ typedef struct mdb_daemon_options {
  * the store (and, with once, of a publisher), with everything committed
  * before it kept. */
 int mdb_daemon_run(const mdb_daemon_options *opts, mdb_error *err);
+
+/* Wraps the publish target inner (borrowed; it must outlive the wrapper)
+ * so that what goes to the Bee node is measured: bytes of chunks handed
+ * over, failed requests by request and kind of error (in metrics), and
+ * health's Bee check, failing from a failed request until the next one
+ * that succeeds.  Either of metrics and health may be NULL.  Free *out
+ * with mdb_daemon_metered_target_free. */
+int mdb_daemon_metered_target(const mdb_publish_target *inner,
+                              mdb_metrics *metrics, mdb_health *health,
+                              mdb_publish_target *out, mdb_error *err);
+
+void mdb_daemon_metered_target_free(mdb_publish_target *target);
 
 #endif

@@ -119,4 +119,7 @@ int mdb_publisher_snapshot(mdb_publisher *p, const mdb_publish_stamp *stamp,
 int mdb_publisher_feed_manifest(const mdb_publisher *p, uint8_t ref[32],
                                 mdb_error *err);
 
+/* The name of the database p publishes (owned by p). */
+const char *mdb_publisher_database(const mdb_publisher *p);
+
 #endif

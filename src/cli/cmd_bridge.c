@@ -14,6 +14,8 @@
 #include "mdbee/daemon.h"
 #include "mdbee/hex.h"
 #include "mdbee/key.h"
+#include "mdbee/metrics.h"
+#include "mdbee/monitor.h"
 
 /* Everything a running bridge holds; torn down in reverse order. */
 struct bridge {
@@ -21,7 +23,11 @@ struct bridge {
   mdb_key *key;
   mdb_store *store;
   mdb_bee *bee;
-  mdb_publish_target target;
+  mdb_publish_target bee_target;
+  mdb_publish_target target; /* bee_target, measured */
+  mdb_metrics *metrics;
+  mdb_health *health;
+  mdb_monitor *monitor;
   mdb_publisher **publishers;
   size_t n_publishers;
   char **namespaces;
@@ -51,14 +57,18 @@ static void log_line(const char *fmt, ...) {
 }
 
 static void bridge_close(struct bridge *b) {
+  mdb_monitor_stop(b->monitor);
   mdb_source_close(b->source);
   mdb_ingest_free(b->ingest);
   for (size_t i = 0; i < b->n_publishers; i++) mdb_publisher_free(b->publishers[i]);
   free(b->publishers);
   for (size_t i = 0; i < b->n_namespaces; i++) free(b->namespaces[i]);
   free(b->namespaces);
-  if (b->target.ctx) mdb_publish_bee_target_free(&b->target);
+  if (b->target.ctx) mdb_daemon_metered_target_free(&b->target);
+  if (b->bee_target.ctx) mdb_publish_bee_target_free(&b->bee_target);
   mdb_bee_close(b->bee);
+  mdb_health_free(b->health);
+  mdb_metrics_free(b->metrics);
   mdb_store_close(b->store);
   mdb_key_free(b->key);
   mdb_config_free(b->cfg);
@@ -170,7 +180,12 @@ static int bridge_open(struct bridge *b, const char *config_path, int with_sourc
   rc = mdb_bee_open(&bee_opts, &b->bee, err);
   uint8_t batch[32];
   if (rc == MDBEE_OK) rc = postage_batch(b, batch, err);
-  if (rc == MDBEE_OK) rc = mdb_publish_bee_target(b->bee, batch, &b->target, err);
+  if (rc == MDBEE_OK) rc = mdb_publish_bee_target(b->bee, batch, &b->bee_target, err);
+  if (rc == MDBEE_OK) rc = mdb_metrics_new(&b->metrics, err);
+  if (rc == MDBEE_OK) rc = mdb_health_new(&b->health, err);
+  if (rc == MDBEE_OK)
+    rc = mdb_daemon_metered_target(&b->bee_target, b->metrics, b->health,
+                                   &b->target, err);
   if (rc == MDBEE_OK) rc = add_publishers(b, err);
   if (rc == MDBEE_OK) rc = add_namespaces(b, err);
   if (rc == MDBEE_OK)
@@ -184,6 +199,27 @@ static int bridge_open(struct bridge *b, const char *config_path, int with_sourc
   rc = mdb_source_open(&src, &b->source, err);
   if (rc != MDBEE_OK)
     return mdb_error_wrap(err, "MongoDB at %s", b->cfg->mongo_uri_redacted);
+  return MDBEE_OK;
+}
+
+/* Serves metrics.listen; the process-wide series are registered here, the
+ * daemon's own by the daemon. */
+static int start_monitor(struct bridge *b, const char *config_path, mdb_error *err) {
+  const char *version[] = {"version", MDBEE_VERSION, NULL};
+  mdb_metric *info, *started;
+  int rc = mdb_metrics_add(b->metrics, MDB_METRIC_GAUGE, "mdbee_build_info", version,
+                           "Always 1; the label names the mdbee version.", &info, err);
+  if (rc == MDBEE_OK)
+    rc = mdb_metrics_add(b->metrics, MDB_METRIC_GAUGE, "mdbee_start_time_seconds",
+                         NULL, "When this mdbee process started (Unix seconds).",
+                         &started, err);
+  if (rc != MDBEE_OK) return rc;
+  mdb_metric_set(info, 1);
+  mdb_metric_set(started, (double)time(NULL));
+  rc = mdb_monitor_start(b->cfg->listen, b->metrics, b->health, &b->monitor, err);
+  if (rc != MDBEE_OK) return mdb_error_wrap(err, "%s: metrics.listen", config_path);
+  log_line("metrics on http://%s/metrics, health on /healthz (port %u)",
+           b->cfg->listen, (unsigned)mdb_monitor_port(b->monitor));
   return MDBEE_OK;
 }
 
@@ -257,14 +293,13 @@ static int run_bridge(int argc, char **argv, int once_command) {
         .publishers = b.publishers, .n_publishers = b.n_publishers,
         .interval_ms = (int64_t)b.cfg->snapshot_interval_ms, .once = once,
         .stop = &stop_requested, .on_snapshot = on_snapshot,
-        .on_error = once ? NULL : on_error, .callback_ctx = &b};
+        .on_error = once ? NULL : on_error, .callback_ctx = &b,
+        .metrics = b.metrics, .health = b.health};
     log_line("publishing %zu collection(s) of %zu database(s) from %s to %s",
              b.n_namespaces, b.cfg->n_databases, b.cfg->mongo_uri_redacted,
              b.cfg->bee_url);
-    if (b.cfg->listen)
-      log_line("metrics.listen %s: the metrics and health endpoint is not "
-               "served yet; use 'mdbee status' meanwhile", b.cfg->listen);
-    rc = mdb_daemon_run(&d, &err);
+    if (b.cfg->listen && !once) rc = start_monitor(&b, config, &err);
+    if (rc == MDBEE_OK) rc = mdb_daemon_run(&d, &err);
   }
   if (rc == MDBEE_OK && once) {
     for (size_t i = 0; i < b.n_publishers; i++) {

@@ -2,13 +2,22 @@
 
 #include <time.h>
 
+#include "daemon_meters.h"
+
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int snapshot_all(const mdb_daemon_options *o, mdb_error *err) {
+static double seconds_since(const struct timespec *start) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static int snapshot_all(const mdb_daemon_options *o, daemon_meters *m,
+                        mdb_error *err) {
   mdb_ingest_stats stats;
   mdb_ingest_stats_get(o->ingest, &stats);
   mdb_publish_stamp stamp = {.time = now_ms() / 1000,
@@ -16,7 +25,11 @@ static int snapshot_all(const mdb_daemon_options *o, mdb_error *err) {
                              .cluster_i = stats.cluster_i};
   for (size_t i = 0; i < o->n_publishers; i++) {
     mdb_publish_result result;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     int rc = mdb_publisher_snapshot(o->publishers[i], &stamp, &result, err);
+    daemon_meters_snapshot(m, i, rc == MDBEE_OK && result.published ? &result : NULL,
+                           rc == MDBEE_OK ? NULL : err, seconds_since(&start));
     if (rc != MDBEE_OK) return rc;
     if (result.published && o->on_snapshot)
       o->on_snapshot(o->callback_ctx, &result);
@@ -25,29 +38,35 @@ static int snapshot_all(const mdb_daemon_options *o, mdb_error *err) {
 }
 
 /* Applies what the streams have, waiting at most wait_ms; commits it. */
-static int poll_once(const mdb_daemon_options *o, int64_t wait_ms,
-                     size_t *delivered, mdb_error *err) {
-  int rc = mdb_source_poll(o->source, wait_ms, mdb_ingest_event, o->ingest,
+static int poll_once(const mdb_daemon_options *o, daemon_meters *m,
+                     int64_t wait_ms, size_t *delivered, mdb_error *err) {
+  int rc = mdb_source_poll(o->source, wait_ms, daemon_meters_event, m,
                            delivered, err);
   if (rc != MDBEE_OK) {
     mdb_ingest_abort(o->ingest);
+    daemon_meters_batch_end(m, 0);
+    daemon_meters_source(m, err);
     return rc;
   }
-  return mdb_ingest_commit(o->ingest, err);
+  rc = mdb_ingest_commit(o->ingest, err);
+  daemon_meters_batch_end(m, rc == MDBEE_OK);
+  return rc;
 }
 
-int mdb_daemon_run(const mdb_daemon_options *o, mdb_error *err) {
-  int rc = mdb_source_start(o->source, mdb_ingest_event, o->ingest, err);
+static int run(const mdb_daemon_options *o, daemon_meters *m, mdb_error *err) {
+  int rc = mdb_source_start(o->source, daemon_meters_event, m, err);
   if (rc == MDBEE_OK) rc = mdb_ingest_commit(o->ingest, err);
   else mdb_ingest_abort(o->ingest);
+  daemon_meters_batch_end(m, rc == MDBEE_OK);
   if (rc != MDBEE_OK) return rc;
+  daemon_meters_source(m, NULL);
   if (o->once) {
     /* Catch up with what the streams hold now, then publish once. */
     size_t delivered;
     do {
-      rc = poll_once(o, 200, &delivered, err);
+      rc = poll_once(o, m, 200, &delivered, err);
     } while (rc == MDBEE_OK && delivered > 0 && !*o->stop);
-    return rc == MDBEE_OK ? snapshot_all(o, err) : rc;
+    return rc == MDBEE_OK ? snapshot_all(o, m, err) : rc;
   }
   int64_t next = now_ms() + o->interval_ms;
   while (!*o->stop) {
@@ -55,15 +74,23 @@ int mdb_daemon_run(const mdb_daemon_options *o, mdb_error *err) {
     if (wait > 1000) wait = 1000; /* stay responsive to the stop flag */
     if (wait < 0) wait = 0;
     size_t delivered;
-    rc = poll_once(o, wait, &delivered, err);
+    rc = poll_once(o, m, wait, &delivered, err);
     if (rc != MDBEE_OK) return rc;
     if (now_ms() >= next) {
-      rc = snapshot_all(o, err);
+      rc = snapshot_all(o, m, err);
       if (rc != MDBEE_OK && o->on_error) o->on_error(o->callback_ctx, err);
       else if (rc != MDBEE_OK) return rc;
       next = now_ms() + o->interval_ms;
     }
   }
   /* A stop publishes what was applied, so nothing waits for a restart. */
-  return snapshot_all(o, err);
+  return snapshot_all(o, m, err);
+}
+
+int mdb_daemon_run(const mdb_daemon_options *o, mdb_error *err) {
+  daemon_meters m;
+  int rc = daemon_meters_init(&m, o, err);
+  if (rc == MDBEE_OK) rc = run(o, &m, err);
+  daemon_meters_free(&m);
+  return rc;
 }

@@ -90,6 +90,8 @@ void mdb_publisher_free(mdb_publisher *p) {
   free(p);
 }
 
+const char *mdb_publisher_database(const mdb_publisher *p) { return p->opts.db; }
+
 const mdb_publish_collection *publish_find_collection(const mdb_publisher *p,
                                                       const char *name) {
   for (size_t i = 0; i < p->opts.n_collections; i++)

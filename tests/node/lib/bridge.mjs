@@ -41,7 +41,7 @@ export function workdir() {
 // Writes an mdbee configuration (see config/mdbee.example.yaml) and
 // returns its path.
 export function writeConfig(dir, { mongoUri, beeUrl, keyFile, db = 'shop', collections,
-  interval = '1s', stateDir = join(dir, 'state'), keepLast = 0 }) {
+  interval = '1s', stateDir = join(dir, 'state'), keepLast = 0, metricsListen }) {
   const q = JSON.stringify; // YAML accepts JSON strings
   const colls = collections.map((c) => {
     const lines = [`      - name: ${q(c.name)}`];
@@ -67,7 +67,7 @@ key_file: ${q(keyFile)}
 state_dir: ${q(stateDir)}
 snapshot:
   interval: ${interval}
-${keepLast ? `  retention:\n    keep_last: ${keepLast}\n` : ''}databases:
+${keepLast ? `  retention:\n    keep_last: ${keepLast}\n` : ''}${metricsListen ? `metrics:\n  listen: ${q(metricsListen)}\n` : ''}databases:
   - name: ${q(db)}
     collections:
 ${colls}
@@ -131,4 +131,17 @@ export async function eventually(fn, { timeoutMs = 30000, stepMs = 250, what = '
     await new Promise((r) => setTimeout(r, stepMs));
   }
   throw new Error(`timed out waiting for ${what}: ${last?.message ?? last}`);
+}
+
+// A TCP port that was free a moment ago (for servers configured by port).
+export async function freePort() {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 }
