@@ -25,16 +25,6 @@ static double source_lag(void *ctx) {
   return t > 0 ? now_s() - t : NAN;
 }
 
-static int counter(mdb_metrics *r, const char *name, const char *const *labels,
-                   const char *help, mdb_metric **out, mdb_error *err) {
-  return mdb_metrics_add(r, MDB_METRIC_COUNTER, name, labels, help, out, err);
-}
-
-static int gauge(mdb_metrics *r, const char *name, const char *const *labels,
-                 const char *help, mdb_metric **out, mdb_error *err) {
-  return mdb_metrics_add(r, MDB_METRIC_GAUGE, name, labels, help, out, err);
-}
-
 int daemon_meters_init(daemon_meters *m, const mdb_daemon_options *o,
                        mdb_error *err) {
   memset(m, 0, sizeof *m);
@@ -44,55 +34,50 @@ int daemon_meters_init(daemon_meters *m, const mdb_daemon_options *o,
   int rc = MDBEE_OK;
   for (int i = 0; rc == MDBEE_OK && i < METER_OPS; i++) {
     const char *labels[] = {"operation", ops[i], NULL};
-    rc = counter(r, "mdbee_events_applied_total", labels,
-                 "Change events (and scanned documents) applied to the local "
-                 "state, by operation type.", &m->events[i], err);
+    rc = mdb_metrics_add(r, MDB_METRIC_COUNTER, "mdbee_events_applied_total",
+                         labels, "Change events (and scanned documents) applied "
+                         "to the local state, by operation type.",
+                         &m->events[i], err);
   }
-  if (rc == MDBEE_OK)
-    rc = counter(r, "mdbee_source_scans_total", NULL,
-                 "Collection scans: initial syncs, and re-scans after a lost "
-                 "resume point or an invalidated stream.", &m->scans, err);
-  if (rc == MDBEE_OK)
-    rc = gauge(r, "mdbee_pending_documents", NULL,
-               "Changed documents waiting for the next snapshot (backlog).",
-               &m->pending, err);
-  if (rc == MDBEE_OK)
-    rc = gauge(r, "mdbee_source_last_event_timestamp_seconds", NULL,
-               "Cluster time of the newest applied change event (Unix "
-               "seconds); 0 until one arrives.", &m->last_event, err);
+  const struct {
+    mdb_metric_kind kind;
+    const char *name, *help;
+    mdb_metric **out;
+  } plain[] = {
+      {MDB_METRIC_COUNTER, "mdbee_source_scans_total",
+       "Collection scans: initial syncs, and re-scans after a lost resume "
+       "point or an invalidated stream.", &m->scans},
+      {MDB_METRIC_GAUGE, "mdbee_pending_documents",
+       "Changed documents waiting for the next snapshot (backlog).", &m->pending},
+      {MDB_METRIC_GAUGE, "mdbee_source_last_event_timestamp_seconds",
+       "Cluster time of the newest applied change event (Unix seconds); 0 "
+       "until one arrives.", &m->last_event},
+      {MDB_METRIC_COUNTER, "mdbee_snapshots_published_total",
+       "Snapshots published (one per database with changes).", &m->published},
+      {MDB_METRIC_COUNTER, "mdbee_snapshot_failures_total",
+       "Snapshot attempts that failed (retried at the next interval).", &m->failed},
+      {MDB_METRIC_GAUGE, "mdbee_snapshot_last_success_timestamp_seconds",
+       "When the newest snapshot of any database was published (Unix "
+       "seconds); 0 until then.", &m->last_success},
+      {MDB_METRIC_GAUGE, "mdbee_snapshot_duration_seconds",
+       "How long the newest published snapshot took, from reading the "
+       "pending changes to the feed update.", &m->duration},
+      {MDB_METRIC_COUNTER, "mdbee_chunks_uploaded_total",
+       "Chunks sent to the Bee node.", &m->uploaded},
+      {MDB_METRIC_COUNTER, "mdbee_chunks_skipped_total",
+       "Chunks made but not sent: the node already had them.", &m->skipped},
+      {MDB_METRIC_COUNTER, "mdbee_documents_written_total",
+       "Documents whose published JSON changed, over all snapshots.", &m->documents},
+  };
+  for (size_t i = 0; rc == MDBEE_OK && i < sizeof plain / sizeof plain[0]; i++)
+    rc = mdb_metrics_add(r, plain[i].kind, plain[i].name, NULL, plain[i].help,
+                         plain[i].out, err);
   if (rc == MDBEE_OK)
     rc = mdb_metrics_add_fn(r, "mdbee_source_lag_seconds", NULL,
                             "Now minus the cluster time of the newest applied "
                             "change event; grows while the source is idle; "
                             "NaN until an event arrives.",
                             source_lag, m->last_event, err);
-  if (rc == MDBEE_OK)
-    rc = counter(r, "mdbee_snapshots_published_total", NULL,
-                 "Snapshots published (one per database with changes).",
-                 &m->published, err);
-  if (rc == MDBEE_OK)
-    rc = counter(r, "mdbee_snapshot_failures_total", NULL,
-                 "Snapshot attempts that failed (retried at the next "
-                 "interval).", &m->failed, err);
-  if (rc == MDBEE_OK)
-    rc = gauge(r, "mdbee_snapshot_last_success_timestamp_seconds", NULL,
-               "When the newest snapshot of any database was published "
-               "(Unix seconds); 0 until then.", &m->last_success, err);
-  if (rc == MDBEE_OK)
-    rc = gauge(r, "mdbee_snapshot_duration_seconds", NULL,
-               "How long the newest published snapshot took, from reading "
-               "the pending changes to the feed update.", &m->duration, err);
-  if (rc == MDBEE_OK)
-    rc = counter(r, "mdbee_chunks_uploaded_total", NULL,
-                 "Chunks sent to the Bee node.", &m->uploaded, err);
-  if (rc == MDBEE_OK)
-    rc = counter(r, "mdbee_chunks_skipped_total", NULL,
-                 "Chunks made but not sent: the node already had them.",
-                 &m->skipped, err);
-  if (rc == MDBEE_OK)
-    rc = counter(r, "mdbee_documents_written_total", NULL,
-                 "Documents whose published JSON changed, over all snapshots.",
-                 &m->documents, err);
   m->feed_index = calloc(o->n_publishers + 1, sizeof *m->feed_index);
   m->db_success = calloc(o->n_publishers + 1, sizeof *m->db_success);
   if (rc == MDBEE_OK && (!m->feed_index || !m->db_success))
@@ -100,15 +85,17 @@ int daemon_meters_init(daemon_meters *m, const mdb_daemon_options *o,
   for (size_t i = 0; rc == MDBEE_OK && i < o->n_publishers; i++) {
     const char *labels[] = {"database", mdb_publisher_database(o->publishers[i]),
                             NULL};
-    rc = gauge(r, "mdbee_feed_index", labels,
-               "Sequence index of the newest feed update, per database; -1 "
-               "until this process published one.", &m->feed_index[i], err);
+    rc = mdb_metrics_add(r, MDB_METRIC_GAUGE, "mdbee_feed_index", labels,
+                         "Sequence index of the newest feed update, per "
+                         "database; -1 until this process published one.",
+                         &m->feed_index[i], err);
     mdb_metric_set(m->feed_index[i], -1);
     if (rc == MDBEE_OK)
-      rc = gauge(r, "mdbee_database_snapshot_timestamp_seconds", labels,
-                 "When the newest snapshot of the database was published by "
-                 "this process (Unix seconds); 0 until then.",
-                 &m->db_success[i], err);
+      rc = mdb_metrics_add(r, MDB_METRIC_GAUGE,
+                           "mdbee_database_snapshot_timestamp_seconds", labels,
+                           "When the newest snapshot of the database was "
+                           "published by this process (Unix seconds); 0 "
+                           "until then.", &m->db_success[i], err);
   }
   return rc;
 }
