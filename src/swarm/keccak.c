@@ -112,6 +112,8 @@ void mdb_keccak256_many(const uint8_t *const *in, size_t len,
   mdb_keccak_impl impl = mdb_keccak_impl_current();
   if (impl == MDB_KECCAK_AVX512)
     for (; i + 8 <= n; i += 8) mdb_keccak256_x8_avx512(in + i, len, out + i);
+  if (impl == MDB_KECCAK_AVX2)
+    for (; i + 8 <= n; i += 8) mdb_keccak256_x8_avx2(in + i, len, out + i);
   if (impl == MDB_KECCAK_AVX512 || impl == MDB_KECCAK_AVX2) {
     for (; i + 4 <= n; i += 4) mdb_keccak256_x4_avx2(in + i, len, out + i);
     if (i < n) hash_x4_partial(in + i, len, out + i, n - i);

@@ -23,6 +23,8 @@ void mdb_keccakf_nettle(uint64_t lanes[25]);
  * the CPU has the extension. */
 void mdb_keccak256_x4_avx2(const uint8_t *const in[4], size_t len,
                            uint8_t *const out[4]);
+void mdb_keccak256_x8_avx2(const uint8_t *const in[8], size_t len,
+                           uint8_t *const out[8]);
 void mdb_keccak256_x8_avx512(const uint8_t *const in[8], size_t len,
                              uint8_t *const out[8]);
 
