@@ -16,6 +16,9 @@
  * Chunks read through the source are verified against the reference that
  * led to them (MDBEE_EVERIFY) and parsed with every length bounds-checked
  * (MDBEE_EFORMAT), so manifests from an untrusted gateway are safe to read.
+ * A node stored as a chunk tree is joined only when its span is within the
+ * largest node the format allows (about 16 MiB); a larger span is
+ * MDBEE_EFORMAT before anything else is fetched or allocated.
  *
  * A tree is not thread-safe; use one per thread. */
 #ifndef MDBEE_MANTARAY_H

@@ -1,5 +1,7 @@
 // Seed corpus for fuzz_mantaray: manifests made by bee-js, each written as
-// its node payloads (2-byte big-endian length + bytes), root first.
+// its node payloads (2-byte big-endian length + bytes), root first; and one
+// whose root node (over 4096 bytes) is a chunk tree: an intermediate chunk
+// record naming the two leaves that follow it, then a few child nodes.
 // Usage: node tests/fuzz/seed_mantaray.mjs OUTDIR
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -39,3 +41,22 @@ for (const set of sets) {
   }
   writeFileSync(join(out, `seed${i++}`), Buffer.concat(parts));
 }
+
+// 40 forks with metadata: a root node of about 5 KB, split as Bee splits it.
+const wide = new MantarayNode();
+for (let b = 0; b < 40; b++) {
+  wide.addFork(new Uint8Array([0x41 + b, 0x2f, 0x78]), 'cd'.repeat(32), { 'Content-Type': 'application/json', Filename: `doc-${b}.json` });
+}
+await wide.calculateSelfAddress();
+const [root, ...children] = await payloads(wide);
+const record = (p) => {
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(p.length);
+  return [len, Buffer.from(p)];
+};
+const tree = Buffer.from([0xff, 2, 0, 0, 0, 0, 0, 1]);
+tree.writeUInt32BE(root.length, 2);
+writeFileSync(join(out, `seed${i++}`), Buffer.concat([
+  tree, ...record(root.subarray(0, 4096)), ...record(root.subarray(4096)),
+  ...children.slice(0, 5).flatMap(record),
+]));
