@@ -8,16 +8,19 @@
 #include <string.h>
 
 #include "commands.h"
+#include "mdbee/bmt.h"
 #include "mdbee/chunk.h"
 #include "mdbee/hex.h"
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: mdbee hash [--prefixes N,N,...] [FILE|-]\n"
+          "usage: mdbee hash [--prefixes N,N,...] [--threads N] [FILE|-]\n"
           "Prints the 64-hex Swarm reference (unencrypted chunk tree) of FILE\n"
           "or standard input.\n"
           "  --prefixes LIST  print the reference of the first N bytes for\n"
-          "                   each N in LIST instead (one per line, in order)\n");
+          "                   each N in LIST instead (one per line, in order)\n"
+          "  --threads N      hash on at most N threads (1-32; default one\n"
+          "                   per CPU)\n");
 }
 
 static void print_ref(const uint8_t ref[MDB_REF_SIZE]) {
@@ -96,6 +99,7 @@ static int hash_prefixes(const char *path, const size_t *prefixes, size_t n,
 int cli_hash(int argc, char **argv) {
   static const struct option options[] = {
       {"prefixes", required_argument, NULL, 'p'},
+      {"threads", required_argument, NULL, 't'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   size_t *prefixes = NULL, nprefixes = 0;
@@ -111,6 +115,17 @@ int cli_hash(int argc, char **argv) {
         return CLI_USAGE;
       }
       break;
+    case 't': {
+      char *end;
+      unsigned long threads = strtoul(optarg, &end, 10);
+      if (end == optarg || *end || threads < 1 || threads > 32) {
+        fprintf(stderr, "mdbee hash: --threads wants a number from 1 to 32\n");
+        free(prefixes);
+        return CLI_USAGE;
+      }
+      mdb_bmt_set_threads((unsigned)threads);
+      break;
+    }
     case 'h':
       usage(stdout);
       free(prefixes);

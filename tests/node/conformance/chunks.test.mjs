@@ -77,17 +77,22 @@ test('mdbee hash --prefixes agrees with bee-js on boundary and random lengths', 
   }
 });
 
-test('mdbee hash of a file equals mdbee hash of the same bytes on stdin', () => {
+test('mdbee hash of a file equals mdbee hash of the same bytes on stdin, on 1 or 2 threads', async () => {
   const data = randomBytes(3 * B * K + 12345);
   const file = join(tmp, 'same.bin');
   writeFileSync(file, data);
   const a = spawnSync(BIN, ['hash', file], { encoding: 'utf8' });
   const b = spawnSync(BIN, ['hash'], { input: data, encoding: 'utf8' });
   const c = spawnSync(BIN, ['hash', '-'], { input: data, encoding: 'utf8' });
+  const one = spawnSync(BIN, ['hash', '--threads', '1', file], { encoding: 'utf8' });
+  const two = spawnSync(BIN, ['hash', '--threads', '2', file], { encoding: 'utf8' });
   assert.equal(a.status, 0, a.stderr);
   assert.match(a.stdout, /^[0-9a-f]{64}\n$/);
+  assert.equal(a.stdout.trim(), await beeRoot(data));
   assert.equal(b.stdout, a.stdout);
   assert.equal(c.stdout, a.stdout);
+  assert.equal(one.stdout, a.stdout);
+  assert.equal(two.stdout, a.stdout);
 });
 
 test('64 MiB + 1 from a pipe (a third tree level) agrees with bee-js', async () => {
@@ -140,6 +145,8 @@ test('mdbee hash reports a missing file and bad usage', () => {
   assert.equal(missing.stdout, '');
   const usage = spawnSync(BIN, ['hash', 'a', 'b'], { encoding: 'utf8' });
   assert.equal(usage.status, 2);
+  for (const bad of ['0', '33', '2x', ''])
+    assert.equal(spawnSync(BIN, ['hash', '--threads', bad, '-'], { input: '' }).status, 2, `--threads ${bad}`);
   const prefixes = spawnSync(BIN, ['hash', '--prefixes', '1,x', '-'], { encoding: 'utf8', input: '' });
   assert.equal(prefixes.status, 2);
   const tooLong = spawnSync(BIN, ['hash', '--prefixes', '5'], { encoding: 'utf8', input: 'abc' });
