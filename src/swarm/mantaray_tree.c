@@ -57,12 +57,27 @@ void mdb_mantaray_free(mdb_mantaray *m) {
 
 size_t mdb_mantaray_loads(const mdb_mantaray *m) { return m->loads; }
 
+/* What the tree's chunk source sees while a node is read: the tree, and
+ * the node's first chunk once fetched, so that joining a node stored as a
+ * chunk tree does not ask the source (maybe a gateway) for it again. */
+typedef struct node_read {
+  mdb_mantaray *m;
+  const uint8_t *address;
+  const uint8_t *first; /* NULL until fetched */
+  size_t first_size;
+} node_read;
+
 /* mdb_chunk_source over the tree's source that counts the chunks read. */
-static int counted_source(void *ctx, const uint8_t address[MDB_REF_SIZE],
-                          uint8_t *buf, size_t *size, mdb_error *err) {
-  mdb_mantaray *m = ctx;
-  m->loads++;
-  return m->source(m->ctx, address, buf, size, err);
+static int node_source(void *ctx, const uint8_t address[MDB_REF_SIZE],
+                       uint8_t *buf, size_t *size, mdb_error *err) {
+  node_read *r = ctx;
+  if (r->first && memcmp(address, r->address, MDB_REF_SIZE) == 0) {
+    memcpy(buf, r->first, r->first_size);
+    *size = r->first_size;
+    return MDBEE_OK;
+  }
+  r->m->loads++;
+  return r->m->source(r->m->ctx, address, buf, size, err);
 }
 
 /* Reads the serialised node at node->address into *data (malloc'd):
@@ -75,7 +90,8 @@ static int read_node(mdb_mantaray *m, const mdb_mr_node *node,
   if (!buf)
     return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a chunk");
   size_t size = 0;
-  int rc = counted_source(m, node->address, buf, &size, err);
+  node_read r = {m, node->address, NULL, 0};
+  int rc = node_source(&r, node->address, buf, &size, err);
   if (rc) {
     free(buf);
     return mdb_error_wrap(err, "manifest node %s", hex);
@@ -87,17 +103,21 @@ static int read_node(mdb_mantaray *m, const mdb_mr_node *node,
   }
   uint64_t span = mdb_bmt_span_decode(buf);
   if (span > MDB_CHUNK_PAYLOAD_MAX) {
-    free(buf);
     /* Checked before the joiner allocates span bytes: no valid node is
      * larger, so a bigger span is a hostile or corrupt reference. */
-    if (span > MDB_MR_NODE_MAX)
+    if (span > MDB_MR_NODE_MAX) {
+      free(buf);
       return mdb_error_set(err, MDBEE_EFORMAT,
                            "manifest node %s spans %llu bytes, more than "
                            "the largest valid node (%llu)",
                            hex, (unsigned long long)span,
                            (unsigned long long)MDB_MR_NODE_MAX);
-    rc = mdb_chunk_tree_join(node->address, counted_source, m,
-                             MDB_MR_NODE_MAX, data, len, err);
+    }
+    r.first = buf;
+    r.first_size = size;
+    rc = mdb_chunk_tree_join(node->address, node_source, &r, MDB_MR_NODE_MAX,
+                             data, len, err);
+    free(buf);
     return rc ? mdb_error_wrap(err, "manifest node %s", hex) : MDBEE_OK;
   }
   if (span != size - MDB_SPAN_SIZE) {
