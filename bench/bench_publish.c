@@ -169,6 +169,8 @@ int main(int argc, char **argv) {
            (unsigned long long)n, ti, n / ti, ts, n / ts, ti + ts,
            (unsigned long long)r.chunks_made, (unsigned long long)r.manifest_chunks,
            peak_rss_mib());
+    printf("snapshot phases: read %.2f s, encode %.2f s, hash %.2f s (summed over threads), manifest %.2f s, commit %.2f s\n",
+           r.seconds_read, r.seconds_encode, r.seconds_hash, r.seconds_manifest, r.seconds_commit);
     bench_close(&b);
     return 0;
   }

@@ -109,6 +109,15 @@ int mdb_mantaray_walk(mdb_mantaray *m, mdb_mantaray_visit visit, void *ctx,
 int mdb_mantaray_save(mdb_mantaray *m, mdb_chunk_sink sink, void *ctx,
                       uint8_t root[MDB_REF_SIZE], mdb_error *err);
 
+/* Drops every node of a saved tree from memory; later operations read the
+ * nodes they need through source(ctx, ...), which must supply the saved
+ * chunks, as for a tree from mdb_mantaray_open (the tree's source, if any,
+ * is replaced).  Saving and unloading now and then builds a manifest of
+ * any size in bounded memory.  MDBEE_EINVAL when the tree has changes not
+ * saved yet (nothing is dropped). */
+int mdb_mantaray_unload(mdb_mantaray *m, mdb_chunk_source source, void *ctx,
+                        mdb_error *err);
+
 /* Number of chunks fetched from the source so far (to check laziness). */
 size_t mdb_mantaray_loads(const mdb_mantaray *m);
 

@@ -78,6 +78,13 @@ typedef struct mdb_publish_result {
   uint64_t chunks_made;        /* chunks produced (documents + manifest) */
   uint64_t chunks_uploaded;    /* of those, sent to the node */
   uint64_t manifest_chunks;    /* manifest chunks written */
+  /* Where the time went, in seconds (benchmarks): encode and hash are
+   * CPU time summed over the encoding threads; the others wall time. */
+  double seconds_read;         /* walking the pending changes */
+  double seconds_encode;       /* Extended JSON */
+  double seconds_hash;         /* documents' chunk trees */
+  double seconds_manifest;     /* manifest edits and saves */
+  double seconds_commit;       /* local state commit */
 } mdb_publish_result;
 
 /* A publish target over a Bee node's HTTP API: chunks are queued and sent

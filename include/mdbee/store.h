@@ -9,7 +9,8 @@
  *   - the set of chunk addresses the Bee node already has;
  *   - one resume token (and cluster time) per change stream;
  *   - snapshot history and per-collection statistics;
- *   - a scratch "seen" set used while a collection is re-scanned.
+ *   - a scratch "seen" set used while a collection is re-scanned;
+ *   - the document-index changes of the snapshot in progress ("stage").
  *
  * Every read or write goes through an explicit transaction, so the bridge
  * applies a change event together with its resume token, or a whole
@@ -145,6 +146,14 @@ typedef int (*mdb_store_change_fn)(void *ctx, const mdb_store_change *c);
 int mdb_store_pending_each(mdb_store_txn *txn, mdb_store_change_fn fn,
                            void *ctx, mdb_error *err);
 
+/* As mdb_store_pending_each, from the first change whose key follows
+ * after (NULL: from the first change), so that a long walk can go on in a
+ * new transaction where the last one stopped. */
+int mdb_store_pending_each_after(mdb_store_txn *txn,
+                                 const mdb_store_key *after,
+                                 mdb_store_change_fn fn, void *ctx,
+                                 mdb_error *err);
+
 /* ---- Document index --------------------------------------------------- */
 
 /* One published index entry of a document: the index name and the
@@ -224,6 +233,41 @@ int mdb_store_scan_mark(mdb_store_txn *txn, const mdb_store_key *key,
                         mdb_error *err);
 int mdb_store_scan_end(mdb_store_txn *txn, const char *db, const char *coll,
                        mdb_error *err);
+
+/* ---- Staged index changes of a snapshot ------------------------------- */
+
+/* A snapshot stages the document-index change of every pending change it
+ * consumes while it uploads, so that a snapshot of any size needs no RAM
+ * per document, then applies them once it is recorded.  Staged entries are
+ * named by document key, so each database has its own. */
+
+/* Stages the change of key for the pending change numbered seq: doc is
+ * the new index entry (deleted = 0), or the document was deleted
+ * (deleted = 1), or doc is NULL and deleted 0 when the published document
+ * stays as it is and only the pending change is to be cleared. */
+int mdb_store_stage_put(mdb_store_txn *txn, const mdb_store_key *key,
+                        uint64_t seq, const mdb_store_doc *doc, int deleted,
+                        mdb_error *err);
+
+/* Applies up to max staged changes of db in key order: writes or deletes
+ * their index entries (statistics in step), clears their pending change
+ * when its seq is unchanged (mdb_store_pending_clear), and unstages them.
+ * Sets *more to 1 when staged changes of db remain.  Applying a change
+ * twice, or one whose snapshot was superseded, is harmless. */
+int mdb_store_stage_apply(mdb_store_txn *txn, const char *db, size_t max,
+                          int *more, mdb_error *err);
+
+/* Forgets every staged change of db (of a snapshot that did not finish). */
+int mdb_store_stage_clear(mdb_store_txn *txn, const char *db, mdb_error *err);
+
+/* ---- Memory ------------------------------------------------------------ */
+
+/* Lets go of the database pages this process has read through the memory
+ * map: they stay in the kernel's page cache and are mapped again when next
+ * read, so pointers from open transactions stay valid.  Long walks call it
+ * now and then to keep the resident set bounded whatever the state's
+ * size. */
+void mdb_store_trim(mdb_store *store);
 
 /* ---- Chunk cache (manifest nodes) ------------------------------------- */
 

@@ -133,6 +133,7 @@ int mdb_ingest_commit(mdb_ingest *in, mdb_error *err) {
   in->in_txn = 0;
   int rc = mdb_store_commit(txn, err);
   if (rc == MDBEE_OK) in->stats.commits++;
+  mdb_store_trim(in->store); /* a scan reads as much as it writes */
   return rc;
 }
 

@@ -8,7 +8,14 @@
 
 /* Chunks whose upload is confirmed are recorded in the store's "have" set
  * in batches of this many, so a crash forgets little. */
-enum { PUBLISH_HAVE_BATCH = 1024 };
+enum { PUBLISH_HAVE_BATCH = 4096 };
+
+/* Documents encoded together by publish_encode_batch. */
+enum { PUBLISH_ENCODE_BATCH = 256 };
+
+/* A snapshot saves and unloads its manifest every this many changes, and
+ * applies its staged index changes in transactions of this many. */
+enum { PUBLISH_CHECKPOINT = 16384 };
 
 struct mdb_publisher {
   mdb_publish_options opts; /* deep copy; strings owned by `strings` */
@@ -20,10 +27,14 @@ struct mdb_publisher {
   mdb_publish_result *result; /* of the snapshot in progress */
   uint8_t (*uploaded)[32];    /* confirmed, not yet in the have set */
   size_t n_uploaded;
+  unsigned threads;           /* for publish_encode_batch: 1 or 2 */
+  mdb_store_txn *have_txn;    /* read transaction of the have-set checks,
+                                 renewed whenever the set is written */
   mdb_store_txn *tree_txn;    /* read transaction of the manifest loader */
-  mdb_store_txn *save_txn;    /* open write transaction of a tree save, which
-                                 the have set is recorded in (LMDB has one
-                                 writer at a time) */
+  mdb_store_txn *save_txn;    /* open write transaction shared by the node
+                                 cache, the have set and the staged index
+                                 changes (LMDB has one writer at a time);
+                                 tree saves commit it */
 };
 
 const mdb_publish_collection *publish_find_collection(const mdb_publisher *p,
@@ -49,6 +60,10 @@ int publish_set_index_document(mdb_mantaray *tree, const char *name,
 /* mdb_chunk_sink (ctx: the publisher) sending chunks the node lacks. */
 int publish_upload_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err);
 
+/* Ends the have-set read transaction (before the store is written or the
+ * snapshot ends). */
+void publish_end_have_txn(mdb_publisher *p);
+
 /* Records the confirmed uploads in the store's have set. */
 int publish_flush_have(mdb_publisher *p, mdb_error *err);
 
@@ -59,6 +74,16 @@ int publish_open_tree(mdb_publisher *p, const uint8_t *prev,
                       mdb_mantaray **out, mdb_error *err);
 void publish_close_tree(mdb_publisher *p, mdb_mantaray *tree);
 
+/* The shared write transaction (p->save_txn), begun when needed. */
+int publish_write_txn(mdb_publisher *p, mdb_store_txn **out, mdb_error *err);
+
+/* Discards the shared write transaction, if open. */
+void publish_abort_writes(mdb_publisher *p);
+
+/* Drops a saved tree's nodes from memory; they are read back from the
+ * node cache when needed. */
+int publish_unload_tree(mdb_publisher *p, mdb_mantaray *tree, mdb_error *err);
+
 /* Saves the tree's dirty nodes into the node cache and uploads them. */
 int publish_save_tree(mdb_publisher *p, mdb_mantaray *tree, uint8_t root[32],
                       mdb_error *err);
@@ -67,6 +92,40 @@ int publish_save_tree(mdb_publisher *p, mdb_mantaray *tree, uint8_t root[32],
 int publish_put_file(mdb_publisher *p, mdb_mantaray *tree, const char *path,
                      const uint8_t *data, size_t len, const char *content_type,
                      mdb_error *err);
+
+/* Chunk record in publish_doc_job.chunks, followed by size bytes. */
+typedef struct publish_chunk_head {
+  uint8_t address[32];
+  size_t size;
+} publish_chunk_head;
+
+/* One pending change of a snapshot.  For an upsert of a published
+ * collection (encode = 1), publish_encode_batch fills rc/err, and on
+ * success ref, hash, size and the chunks of the document's JSON. */
+typedef struct publish_doc_job {
+  mdb_store_change change; /* points into the walk's read transaction */
+  const mdb_publish_collection *coll; /* NULL: not published */
+  int encode;
+  int rc;
+  mdb_error err;
+  uint8_t ref[32];
+  uint8_t hash[32];
+  uint64_t size;
+  uint8_t *chunks; /* publish_chunk_head + bytes, back to back; reused */
+  size_t chunks_len, chunks_cap;
+} publish_doc_job;
+
+/* Monotonic clock, for the timings of mdb_publish_result. */
+double publish_seconds(void);
+
+/* Encodes, splits and hashes the jobs marked encode, on p->threads
+ * threads; adds the time spent to p->result. */
+void publish_encode_batch(mdb_publisher *p, publish_doc_job *jobs, size_t n);
+
+/* Hands the job's chunks to publish_upload_sink in the order the splitter
+ * made them. */
+int publish_upload_job(mdb_publisher *p, publish_doc_job *job,
+                       mdb_error *err);
 
 int publish_collection_meta(mdb_publisher *p, mdb_mantaray *tree,
                             const uint64_t *counts, mdb_error *err);

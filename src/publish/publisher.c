@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mdbee/ejson.h"
 #include "publish_internal.h"
@@ -62,6 +63,7 @@ int mdb_publisher_new(const mdb_publish_options *opts, mdb_store *store,
   if (!p) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
   p->store = store;
   p->target = *target;
+  p->threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
   p->ejson_mode = opts->canonical_json ? MDB_EJSON_CANONICAL : MDB_EJSON_RELAXED;
   p->uploaded = malloc(PUBLISH_HAVE_BATCH * sizeof *p->uploaded);
   if (!p->uploaded || !copy_options(p, opts)) {
@@ -120,11 +122,9 @@ char *publish_index_path(const char *coll, const char *index, size_t index_len,
 int publish_upload_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
   mdb_publisher *p = ctx;
   p->result->chunks_made++;
-  mdb_store_txn *txn;
-  int has = 0, rc = mdb_store_begin(p->store, 1, &txn, err);
-  if (rc != MDBEE_OK) return rc;
-  rc = mdb_store_have_get(txn, chunk->address, &has, err);
-  mdb_store_abort(txn);
+  int has = 0, rc = MDBEE_OK;
+  if (!p->have_txn) rc = mdb_store_begin(p->store, 1, &p->have_txn, err);
+  if (rc == MDBEE_OK) rc = mdb_store_have_get(p->have_txn, chunk->address, &has, err);
   if (rc != MDBEE_OK || has) return rc;
   rc = p->target.put_chunk(p->target.ctx, chunk, err);
   if (rc != MDBEE_OK) return rc;
@@ -134,10 +134,16 @@ int publish_upload_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
                                              : MDBEE_OK;
 }
 
+void publish_end_have_txn(mdb_publisher *p) {
+  mdb_store_abort(p->have_txn);
+  p->have_txn = NULL;
+}
+
 int publish_flush_have(mdb_publisher *p, mdb_error *err) {
   /* Queued chunks count as had only once the node confirmed them. */
   int rc = p->target.flush(p->target.ctx, err);
   if (rc != MDBEE_OK || p->n_uploaded == 0) return rc;
+  publish_end_have_txn(p); /* later checks must see this batch */
   mdb_store_txn *txn = p->save_txn;
   if (!txn) rc = mdb_store_begin(p->store, 0, &txn, err);
   if (rc != MDBEE_OK) return rc;

@@ -1,8 +1,16 @@
 /* One snapshot: pending changes -> documents, indexes and meta in the
  * manifest -> chunks on the node -> pin -> feed update -> local commit.
- * The order matters: the local state is committed last, so any failure
- * leaves the pending changes in place and the next snapshot repeats the
- * same content-addressed work. */
+ * The order matters: the snapshot is recorded in the local state last, so
+ * any failure leaves the pending changes in place and the next snapshot
+ * repeats the same content-addressed work.
+ *
+ * Memory does not grow with the number of changes: documents are encoded
+ * in batches, the document-index changes are staged in the store, and a
+ * large walk saves the manifest every PUBLISH_CHECKPOINT changes and drops
+ * it from memory (it is read back from the node cache as needed).  The
+ * staged changes are applied after the snapshot is recorded, in bounded
+ * transactions; a crash between them leaves pending changes that the
+ * next snapshot re-applies to the recorded root without changing it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,59 +23,38 @@
 #include "mdbee/publish.h"
 #include "publish_internal.h"
 
-/* One planned change of the document index, applied in the final
- * transaction.  The key bytes are copied out of the read transaction. */
+/* The document-index change of one pending change, staged once the
+ * change is applied to the manifest. */
 struct planned {
-  uint8_t *key_buf; /* db, coll, id copies, back to back */
-  mdb_store_key key;
-  uint64_t seq;
-  int deleted;
-  int has_doc;
+  int has_doc; /* doc is the new index entry */
   mdb_store_doc doc;
   mdb_store_index_key *index_keys; /* owned copies */
   size_t n_index_keys;
-  struct planned *next;
 };
 
 struct walk {
   mdb_publisher *p;
   mdb_store_txn *txn;
   mdb_mantaray *tree;
-  struct planned *plans, **tail;
+  int64_t *count_delta; /* documents added minus removed, per collection */
   mdb_publish_result *result;
   mdb_error *err;
+  publish_doc_job *jobs; /* PUBLISH_ENCODE_BATCH of them */
+  size_t n_jobs;
+  size_t since_checkpoint;
+  uint8_t after[MDB_STORE_KEY_MAX]; /* key of the last change walked */
+  mdb_store_key after_key;
+  double encode_wall;
 };
 
-static void free_plans(struct planned *pl) {
-  while (pl) {
-    struct planned *next = pl->next;
-    for (size_t i = 0; i < pl->n_index_keys; i++)
-      free((void *)pl->index_keys[i].key);
-    free(pl->index_keys);
-    free(pl->key_buf);
-    free(pl);
-    pl = next;
-  }
-}
+/* on_change's answer when the walk should pause for a checkpoint; not an
+ * MDBEE code. */
+enum { WALK_PAUSE = -1 };
 
-static struct planned *plan_for(const mdb_store_change *c) {
-  struct planned *pl = calloc(1, sizeof *pl);
-  size_t n = c->key.db_len + c->key.coll_len + c->key.id_len + 2;
-  if (!pl || !(pl->key_buf = malloc(n))) {
-    free(pl);
-    return NULL;
-  }
-  char *db = (char *)pl->key_buf, *coll = db + c->key.db_len + 1;
-  uint8_t *id = (uint8_t *)coll + c->key.coll_len + 1;
-  memcpy(db, c->key.db, c->key.db_len);
-  db[c->key.db_len] = '\0';
-  memcpy(coll, c->key.coll, c->key.coll_len);
-  coll[c->key.coll_len] = '\0';
-  memcpy(id, c->key.id, c->key.id_len);
-  mdb_store_key_init(&pl->key, db, coll, id, c->key.id_len);
-  pl->seq = c->seq;
-  pl->deleted = c->deleted;
-  return pl;
+static void free_plan(struct planned *pl) {
+  for (size_t i = 0; i < pl->n_index_keys; i++)
+    free((void *)pl->index_keys[i].key);
+  free(pl->index_keys);
 }
 
 /* Removes the document's index entries that the last snapshot published. */
@@ -161,35 +148,26 @@ static int add_index_entries(struct walk *w, const struct planned *pl,
   return MDBEE_OK;
 }
 
-/* Encodes one upserted document and files it under its paths, unless its
- * bytes and index keys are those already published. */
+/* Files one upserted document (encoded by publish_encode_batch) under its
+ * paths, unless its bytes and index keys are those already published. */
 static int publish_document(struct walk *w, struct planned *pl,
-                            const mdb_publish_collection *coll,
-                            const mdb_store_change *c, const char *docid,
+                            publish_doc_job *job, const char *docid,
                             const char *path, const mdb_store_doc *old,
                             int had_old) {
-  mdb_ejson_options opts = {.mode = w->p->ejson_mode,
-                            .redact = coll->redact,
-                            .n_redact = coll->n_redact};
-  char *json = NULL;
-  size_t json_len = 0;
-  int rc = mdb_ejson_encode(c->doc, c->doc_len, &opts, &json, &json_len,
-                            w->err);
-  if (rc != MDBEE_OK)
+  const mdb_publish_collection *coll = job->coll;
+  if (job->rc != MDBEE_OK) {
+    *w->err = job->err;
     return mdb_error_wrap(w->err, "document %s/%s", coll->name, docid);
-  uint8_t ref[32];
-  rc = mdb_chunk_tree_split(json, json_len, publish_upload_sink, w->p, ref,
-                            w->err);
-  if (rc == MDBEE_OK) {
-    memcpy(pl->doc.ref, ref, 32);
-    pl->doc.ref_len = 32;
-    mdb_keccak256(json, json_len, pl->doc.hash);
-    pl->doc.size = json_len;
   }
-  free(json);
-  if (rc == MDBEE_OK) rc = collect_index_keys(w, pl, coll, c, docid);
+  int rc = publish_upload_job(w->p, job, w->err);
   if (rc != MDBEE_OK) return rc;
-  if (had_old && old->ref_len == 32 && memcmp(old->ref, ref, 32) == 0 &&
+  memcpy(pl->doc.ref, job->ref, 32);
+  pl->doc.ref_len = 32;
+  memcpy(pl->doc.hash, job->hash, 32);
+  pl->doc.size = job->size;
+  rc = collect_index_keys(w, pl, coll, &job->change, docid);
+  if (rc != MDBEE_OK) return rc;
+  if (had_old && old->ref_len == 32 && memcmp(old->ref, job->ref, 32) == 0 &&
       same_index_keys(old, pl))
     return MDBEE_OK; /* has_doc stays 0: nothing to change */
   pl->has_doc = 1;
@@ -197,10 +175,89 @@ static int publish_document(struct walk *w, struct planned *pl,
     rc = remove_old_index_entries(w, old, coll->name, docid);
     if (rc != MDBEE_OK) return rc;
   }
-  rc = publish_put_ref(w->tree, path, ref, "application/json", w->err);
+  rc = publish_put_ref(w->tree, path, job->ref, "application/json", w->err);
   if (rc != MDBEE_OK) return mdb_error_wrap(w->err, "adding %s", path);
   w->result->documents_written++;
-  return add_index_entries(w, pl, coll->name, docid, ref);
+  return add_index_entries(w, pl, coll->name, docid, job->ref);
+}
+
+/* Applies one change to the manifest and stages its index change. */
+static int apply_change(struct walk *w, publish_doc_job *job) {
+  const mdb_store_change *c = &job->change;
+  w->result->changes++;
+  const mdb_publish_collection *coll = job->coll;
+  struct planned pl = {0};
+  int rc = MDBEE_OK;
+  if (coll) { /* else no longer configured: never published */
+    char *docid = NULL;
+    rc = mdb_docid_encode(c->key.id, c->key.id_len, &docid, w->err);
+    if (rc != MDBEE_OK)
+      return mdb_error_wrap(w->err, "an _id in %s", coll->name);
+    char *path = publish_doc_path(coll->name, docid);
+    if (!path) {
+      free(docid);
+      return mdb_error_set(w->err, MDBEE_ENOMEM, "out of memory");
+    }
+    mdb_store_doc old;
+    rc = mdb_store_doc_get(w->txn, &c->key, &old, w->err);
+    int had_old = rc == MDBEE_OK;
+    if (rc == MDBEE_ENOTFOUND) rc = MDBEE_OK;
+    size_t ci = (size_t)(coll - w->p->opts.collections);
+    if (rc == MDBEE_OK && c->deleted) {
+      if (had_old) {
+        rc = remove_old_index_entries(w, &old, coll->name, docid);
+        if (rc == MDBEE_OK) rc = publish_remove(w->tree, path, w->err);
+        w->result->documents_written++;
+        w->count_delta[ci]--;
+      }
+    } else if (rc == MDBEE_OK) {
+      rc = publish_document(w, &pl, job, docid, path, &old, had_old);
+      if (rc == MDBEE_OK && pl.has_doc && !had_old) w->count_delta[ci]++;
+    }
+    free(path);
+    free(docid);
+  }
+  mdb_store_txn *wtxn;
+  if (rc == MDBEE_OK) rc = publish_write_txn(w->p, &wtxn, w->err);
+  if (rc == MDBEE_OK) {
+    pl.doc.index_keys = pl.index_keys;
+    pl.doc.n_index_keys = pl.n_index_keys;
+    rc = mdb_store_stage_put(wtxn, &c->key, c->seq, pl.has_doc ? &pl.doc : NULL,
+                             c->deleted, w->err);
+  }
+  free_plan(&pl);
+  return rc;
+}
+
+/* Saves the manifest built so far and drops it from memory, with the
+ * store pages the walk read: what keeps a large snapshot's memory
+ * bounded. */
+static int checkpoint(struct walk *w) {
+  double t0 = publish_seconds();
+  uint8_t root[32];
+  int rc = publish_save_tree(w->p, w->tree, root, w->err);
+  if (rc == MDBEE_OK) rc = publish_unload_tree(w->p, w->tree, w->err);
+  mdb_store_trim(w->p->store);
+  w->since_checkpoint = 0;
+  w->result->seconds_manifest += publish_seconds() - t0;
+  return rc;
+}
+
+/* Encodes the collected batch on both threads, then applies its changes
+ * in key order. */
+static int flush_batch(struct walk *w) {
+  double t0 = publish_seconds();
+  publish_encode_batch(w->p, w->jobs, w->n_jobs);
+  double t1 = publish_seconds();
+  int rc = MDBEE_OK;
+  for (size_t i = 0; rc == MDBEE_OK && i < w->n_jobs; i++)
+    rc = apply_change(w, &w->jobs[i]);
+  w->since_checkpoint += w->n_jobs;
+  w->n_jobs = 0;
+  mdb_store_trim(w->p->store);
+  w->result->seconds_manifest += publish_seconds() - t1;
+  w->encode_wall += t1 - t0;
+  return rc;
 }
 
 static int on_change(void *ctx, const mdb_store_change *c) {
@@ -209,96 +266,105 @@ static int on_change(void *ctx, const mdb_store_change *c) {
   if (c->key.db_len != strlen(p->opts.db) ||
       memcmp(c->key.db, p->opts.db, c->key.db_len) != 0)
     return MDBEE_OK; /* another database's change: its own publisher */
-  struct planned *pl = plan_for(c);
-  if (!pl) return mdb_error_set(w->err, MDBEE_ENOMEM, "out of memory");
-  *w->tail = pl;
-  w->tail = &pl->next;
-  w->result->changes++;
-  const mdb_publish_collection *coll = publish_find_collection(p, pl->key.coll);
-  if (!coll) return MDBEE_OK; /* no longer configured: never published */
-  char *docid = NULL;
-  int rc = mdb_docid_encode(c->key.id, c->key.id_len, &docid, w->err);
-  if (rc != MDBEE_OK)
-    return mdb_error_wrap(w->err, "an _id in %s", coll->name);
-  char *path = publish_doc_path(coll->name, docid);
-  if (!path) {
-    free(docid);
-    return mdb_error_set(w->err, MDBEE_ENOMEM, "out of memory");
+  publish_doc_job *job = &w->jobs[w->n_jobs++];
+  job->change = *c;
+  /* The key's strings point into the read transaction; the collection
+   * name needs its NUL for the lookup. */
+  char name[MDB_STORE_KEY_MAX + 1];
+  memcpy(name, c->key.coll, c->key.coll_len);
+  name[c->key.coll_len] = '\0';
+  job->coll = publish_find_collection(p, name);
+  job->encode = job->coll && !c->deleted;
+  if (w->n_jobs < PUBLISH_ENCODE_BATCH) return MDBEE_OK;
+  int rc = flush_batch(w);
+  if (rc != MDBEE_OK || w->since_checkpoint < PUBLISH_CHECKPOINT) return rc;
+  /* Remember where to go on: the key points into the transaction. */
+  const mdb_store_key *k = &c->key;
+  uint8_t *b = w->after;
+  memcpy(b, k->db, k->db_len);
+  memcpy(b + k->db_len, k->coll, k->coll_len);
+  memcpy(b + k->db_len + k->coll_len, k->id, k->id_len);
+  w->after_key = (mdb_store_key){(const char *)b, k->db_len,
+                                 (const char *)b + k->db_len, k->coll_len,
+                                 b + k->db_len + k->coll_len, k->id_len};
+  return WALK_PAUSE;
+}
+
+/* Records the snapshot, then applies the staged index changes in
+ * transactions of bounded size. */
+static int commit_snapshot(mdb_publisher *p, mdb_store_snapshot *snap,
+                           mdb_error *err) {
+  int more = 1, first = 1, rc = MDBEE_OK;
+  while (rc == MDBEE_OK && more) {
+    mdb_store_txn *txn;
+    rc = mdb_store_begin(p->store, 0, &txn, err);
+    if (rc != MDBEE_OK) return rc;
+    if (first) rc = mdb_store_history_append(txn, p->opts.db, snap, err);
+    if (rc == MDBEE_OK)
+      rc = mdb_store_stage_apply(txn, p->opts.db, PUBLISH_CHECKPOINT, &more,
+                                 err);
+    if (rc == MDBEE_OK) rc = mdb_store_commit(txn, err);
+    else mdb_store_abort(txn);
+    first = 0;
+    mdb_store_trim(p->store);
   }
-  mdb_store_doc old;
-  rc = mdb_store_doc_get(w->txn, &pl->key, &old, w->err);
-  int had_old = rc == MDBEE_OK;
-  if (rc == MDBEE_ENOTFOUND) rc = MDBEE_OK;
-  if (rc == MDBEE_OK && c->deleted) {
-    if (had_old) {
-      rc = remove_old_index_entries(w, &old, coll->name, docid);
-      if (rc == MDBEE_OK) rc = publish_remove(w->tree, path, w->err);
-      w->result->documents_written++;
-    }
-  } else if (rc == MDBEE_OK) {
-    rc = publish_document(w, pl, coll, c, docid, path, &old, had_old);
-  }
-  free(path);
-  free(docid);
   return rc;
 }
 
-/* Applies the planned index changes, clears the consumed pending changes
- * and records the snapshot, all in one transaction. */
-static int commit_plans(mdb_publisher *p, struct planned *plans,
-                        mdb_store_snapshot *snap, mdb_error *err) {
-  mdb_store_txn *txn;
-  int rc = mdb_store_begin(p->store, 0, &txn, err);
-  for (struct planned *pl = plans; rc == MDBEE_OK && pl; pl = pl->next) {
-    if (pl->deleted)
-      rc = mdb_store_doc_del(txn, &pl->key, err);
-    else if (pl->has_doc) {
-      pl->doc.index_keys = pl->index_keys;
-      pl->doc.n_index_keys = pl->n_index_keys;
-      rc = mdb_store_doc_put(txn, &pl->key, &pl->doc, err);
-    }
-    if (rc == MDBEE_OK) rc = mdb_store_pending_clear(txn, &pl->key, pl->seq, err);
-  }
-  if (rc == MDBEE_OK) rc = mdb_store_history_append(txn, p->opts.db, snap, err);
-  if (rc == MDBEE_OK) return mdb_store_commit(txn, err);
-  mdb_store_abort(txn);
-  return rc;
-}
-
-/* Counts per collection after the planned changes, for collection meta. */
+/* Counts per collection after the walk's changes, for collection meta. */
 static int collection_counts(mdb_publisher *p, mdb_store_txn *txn,
-                             const struct planned *plans, uint64_t *counts,
+                             const int64_t *delta, uint64_t *counts,
                              mdb_error *err) {
   for (size_t i = 0; i < p->opts.n_collections; i++) {
     mdb_store_stats st;
     int rc = mdb_store_stats_get(txn, p->opts.db, p->opts.collections[i].name,
                                  &st, err);
     if (rc != MDBEE_OK) return rc;
-    counts[i] = st.count;
-  }
-  for (const struct planned *pl = plans; pl; pl = pl->next) {
-    const mdb_publish_collection *c = publish_find_collection(p, pl->key.coll);
-    if (!c) continue;
-    size_t i = (size_t)(c - p->opts.collections);
-    mdb_store_doc old;
-    int rc = mdb_store_doc_get(txn, &pl->key, &old, err);
-    if (rc != MDBEE_OK && rc != MDBEE_ENOTFOUND) return rc;
-    int existed = rc == MDBEE_OK;
-    if (pl->deleted && existed) counts[i]--;
-    if (!pl->deleted && !existed && pl->has_doc) counts[i]++;
+    counts[i] = st.count + (uint64_t)delta[i];
   }
   return MDBEE_OK;
 }
 
-int mdb_publisher_snapshot(mdb_publisher *p, const mdb_publish_stamp *stamp,
-                           mdb_publish_result *result, mdb_error *err) {
+static void free_jobs(publish_doc_job *jobs) {
+  if (!jobs) return;
+  for (size_t i = 0; i < PUBLISH_ENCODE_BATCH; i++) free(jobs[i].chunks);
+  free(jobs);
+}
+
+/* Walks the pending changes into the manifest and the stage, in one read
+ * transaction per checkpoint: a reader held across the whole walk would
+ * keep LMDB from reusing any page freed meanwhile. */
+static int walk_pending(struct walk *w, mdb_error *err) {
+  w->jobs = calloc(PUBLISH_ENCODE_BATCH, sizeof *w->jobs);
+  if (!w->jobs) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  double t0 = publish_seconds();
+  int rc, paused = 0;
+  do {
+    rc = mdb_store_begin(w->p->store, 1, &w->txn, err);
+    if (rc != MDBEE_OK) break;
+    rc = mdb_store_pending_each_after(w->txn, paused ? &w->after_key : NULL,
+                                      on_change, w, err);
+    paused = rc == WALK_PAUSE;
+    if (paused) rc = checkpoint(w);
+    else if (rc == MDBEE_OK && w->n_jobs) rc = flush_batch(w);
+    mdb_store_abort(w->txn);
+    w->txn = NULL;
+  } while (rc == MDBEE_OK && paused);
+  w->result->seconds_read +=
+      publish_seconds() - t0 - w->encode_wall - w->result->seconds_manifest;
+  free_jobs(w->jobs);
+  w->jobs = NULL;
+  return rc;
+}
+
+static int snapshot(mdb_publisher *p, const mdb_publish_stamp *stamp,
+                    mdb_publish_result *result, mdb_error *err) {
   int64_t now = stamp->time;
   memset(result, 0, sizeof *result);
   p->result = result;
   mdb_store_txn *txn = NULL;
   mdb_mantaray *tree = NULL;
   struct walk w = {.p = p, .result = result, .err = err};
-  w.tail = &w.plans;
   mdb_store_snapshot prev = {0};
   int rc = mdb_store_begin(p->store, 1, &txn, err);
   if (rc != MDBEE_OK) return rc;
@@ -311,26 +377,34 @@ int mdb_publisher_snapshot(mdb_publisher *p, const mdb_publish_stamp *stamp,
     mdb_store_abort(txn);
     return MDBEE_OK;
   }
+  mdb_store_txn *wtxn;
+  if (rc == MDBEE_OK) rc = publish_write_txn(p, &wtxn, err);
+  if (rc == MDBEE_OK) rc = mdb_store_stage_clear(wtxn, p->opts.db, err);
   if (rc == MDBEE_OK) rc = p->target.begin(p->target.ctx, err);
+  mdb_store_abort(txn);
+  txn = NULL;
   if (rc == MDBEE_OK) rc = publish_open_tree(p, first ? NULL : prev.root, &tree, err);
-  w.txn = txn;
   w.tree = tree;
-  if (rc == MDBEE_OK) rc = mdb_store_pending_each(txn, on_change, &w, err);
   uint64_t *counts = calloc(p->opts.n_collections + 1, sizeof *counts);
-  if (rc == MDBEE_OK && !counts) rc = mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
-  if (rc == MDBEE_OK) rc = collection_counts(p, txn, w.plans, counts, err);
+  w.count_delta = calloc(p->opts.n_collections + 1, sizeof *w.count_delta);
+  if (rc == MDBEE_OK && (!counts || !w.count_delta))
+    rc = mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  if (rc == MDBEE_OK) rc = walk_pending(&w, err);
+  if (rc == MDBEE_OK) rc = mdb_store_begin(p->store, 1, &txn, err);
+  if (rc == MDBEE_OK) rc = collection_counts(p, txn, w.count_delta, counts, err);
+  free(w.count_delta);
   mdb_store_abort(txn);
   txn = NULL;
   if (rc == MDBEE_OK && !first && result->changes == 0) {
     /* Only other databases had pending changes. */
     free(counts);
-    free_plans(w.plans);
     publish_close_tree(p, tree);
     return MDBEE_OK;
   }
 
   mdb_store_snapshot snap = {.time = now, .feed_index = first ? 0 : prev.feed_index + 1,
                              .pinned = 1, .root_len = 32};
+  double t0 = publish_seconds();
   if (rc == MDBEE_OK) rc = publish_collection_meta(p, tree, counts, err);
   if (rc == MDBEE_OK) rc = publish_explorer(p, tree, err);
   if (rc == MDBEE_OK) rc = publish_save_tree(p, tree, result->state_root, err);
@@ -339,15 +413,18 @@ int mdb_publisher_snapshot(mdb_publisher *p, const mdb_publish_stamp *stamp,
                          stamp, err);
   if (rc == MDBEE_OK) rc = publish_save_tree(p, tree, result->root, err);
   if (rc == MDBEE_OK) rc = publish_feed_manifest_upload(p, err);
+  double t1 = publish_seconds();
+  result->seconds_manifest += t1 - t0;
   if (rc == MDBEE_OK) rc = publish_flush_have(p, err);
   if (rc == MDBEE_OK) rc = p->target.pin(p->target.ctx, result->root, err);
   if (rc == MDBEE_OK)
     rc = publish_feed_update(p, snap.feed_index, now, result->root, err);
   if (rc == MDBEE_OK) {
     memcpy(snap.root, result->root, 32);
-    rc = commit_plans(p, w.plans, &snap, err);
+    rc = commit_snapshot(p, &snap, err);
   }
   if (rc == MDBEE_OK) rc = publish_apply_retention(p, now, err);
+  result->seconds_commit += publish_seconds() - t1;
   if (rc == MDBEE_OK) {
     result->published = 1;
     result->seq = snap.seq;
@@ -356,7 +433,13 @@ int mdb_publisher_snapshot(mdb_publisher *p, const mdb_publish_stamp *stamp,
     rc = mdb_publisher_feed_manifest(p, result->feed_manifest, err);
   }
   free(counts);
-  free_plans(w.plans);
   publish_close_tree(p, tree);
+  return rc;
+}
+int mdb_publisher_snapshot(mdb_publisher *p, const mdb_publish_stamp *stamp,
+                           mdb_publish_result *result, mdb_error *err) {
+  int rc = snapshot(p, stamp, result, err);
+  publish_end_have_txn(p);
+  publish_abort_writes(p); /* left open only by a failure */
   return rc;
 }

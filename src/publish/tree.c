@@ -38,13 +38,14 @@ int publish_set_index_document(mdb_mantaray *tree, const char *name,
   return mdb_mantaray_put(tree, &e, err);
 }
 
-/* mdb_chunk_source reading manifest nodes from the local node cache. */
+/* mdb_chunk_source reading manifest nodes from the local node cache, in
+ * the publisher's tree_txn. */
 static int load_cached(void *ctx, const uint8_t address[32], uint8_t *buf,
                        size_t *size, mdb_error *err) {
-  mdb_store_txn *txn = ctx;
+  mdb_publisher *p = ctx;
   const uint8_t *data;
   size_t len;
-  int rc = mdb_store_chunk_get(txn, address, &data, &len, err);
+  int rc = mdb_store_chunk_get(p->tree_txn, address, &data, &len, err);
   if (rc != MDBEE_OK) return rc;
   if (len > MDB_CHUNK_SIZE_MAX)
     return mdb_error_set(err, MDBEE_ESTATE, "cached chunk of %zu bytes", len);
@@ -58,7 +59,7 @@ int publish_open_tree(mdb_publisher *p, const uint8_t *prev,
   if (!prev) return mdb_mantaray_new(out, err);
   int rc = mdb_store_begin(p->store, 1, &p->tree_txn, err);
   if (rc != MDBEE_OK) return rc;
-  rc = mdb_mantaray_open(prev, load_cached, p->tree_txn, out, err);
+  rc = mdb_mantaray_open(prev, load_cached, p, out, err);
   if (rc != MDBEE_OK) return mdb_error_wrap(err, "opening the last snapshot");
   /* The state root is the snapshot root without $meta. */
   return publish_remove(*out, "$meta", err);
@@ -70,20 +71,43 @@ void publish_close_tree(mdb_publisher *p, mdb_mantaray *tree) {
   p->tree_txn = NULL;
 }
 
+int publish_unload_tree(mdb_publisher *p, mdb_mantaray *tree,
+                        mdb_error *err) {
+  /* A new read transaction sees the nodes saved since the last one. */
+  mdb_store_abort(p->tree_txn);
+  p->tree_txn = NULL;
+  int rc = mdb_store_begin(p->store, 1, &p->tree_txn, err);
+  if (rc == MDBEE_OK) rc = mdb_mantaray_unload(tree, load_cached, p, err);
+  return rc;
+}
+
+int publish_write_txn(mdb_publisher *p, mdb_store_txn **out, mdb_error *err) {
+  int rc = MDBEE_OK;
+  if (!p->save_txn) rc = mdb_store_begin(p->store, 0, &p->save_txn, err);
+  *out = p->save_txn;
+  return rc;
+}
+
+void publish_abort_writes(mdb_publisher *p) {
+  mdb_store_abort(p->save_txn);
+  p->save_txn = NULL;
+}
+
 /* Manifest chunks go both to the node and to the local cache, in batches
  * of write transactions (p->save_txn). */
 static int save_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
   mdb_publisher *p = ctx;
   p->result->manifest_chunks++;
-  int rc = MDBEE_OK;
-  if (!p->save_txn) rc = mdb_store_begin(p->store, 0, &p->save_txn, err);
+  mdb_store_txn *txn;
+  int rc = publish_write_txn(p, &txn, err);
   if (rc == MDBEE_OK)
-    rc = mdb_store_chunk_put(p->save_txn, chunk->address, chunk->data,
+    rc = mdb_store_chunk_put(txn, chunk->address, chunk->data,
                              chunk->size, err);
   if (rc == MDBEE_OK) rc = publish_upload_sink(p, chunk, err);
   if (rc == MDBEE_OK && p->result->manifest_chunks % PUBLISH_HAVE_BATCH == 0) {
     rc = mdb_store_commit(p->save_txn, err);
     p->save_txn = NULL;
+    mdb_store_trim(p->store);
   }
   return rc;
 }

@@ -74,28 +74,24 @@ static int lookup_old(mdb_store_txn *t, const mdb_store_key *key,
   return MDBEE_OK;
 }
 
-int mdb_store_doc_put(mdb_store_txn *txn, const mdb_store_key *key,
-                      const mdb_store_doc *doc, mdb_error *err) {
-  if (doc->ref_len == 0 || doc->ref_len > MDB_STORE_REF_MAX)
-    return mdb_error_set(err, MDBEE_EINVAL, "reference of %zu bytes",
-                         doc->ref_len);
+size_t store_doc_size(const mdb_store_doc *doc, mdb_error *err) {
+  if (doc->ref_len == 0 || doc->ref_len > MDB_STORE_REF_MAX) {
+    mdb_error_set(err, MDBEE_EINVAL, "reference of %zu bytes", doc->ref_len);
+    return 0;
+  }
   size_t len = FIXED(doc->ref_len);
   for (size_t i = 0; i < doc->n_index_keys; i++) {
     const mdb_store_index_key *ik = &doc->index_keys[i];
-    if (ik->index_len > UINT16_MAX || ik->key_len > UINT32_MAX)
-      return mdb_error_set(err, MDBEE_EINVAL, "index key too long");
+    if (ik->index_len > UINT16_MAX || ik->key_len > UINT32_MAX) {
+      mdb_error_set(err, MDBEE_EINVAL, "index key too long");
+      return 0;
+    }
     len += 6 + ik->index_len + ik->key_len;
   }
-  uint8_t kbuf[MDB_STORE_KEY_MAX];
-  MDB_val k;
-  int found;
-  uint64_t old;
-  int rc = lookup_old(txn, key, kbuf, &k, &found, &old, err);
-  if (rc != MDBEE_OK) return rc;
-  MDB_val v = {len, NULL};
-  rc = mdb_put(txn->txn, txn->store->docs, &k, &v, MDB_RESERVE);
-  if (rc != 0) return store_fail(txn, err, rc, "writing the document index");
-  uint8_t *p = v.mv_data;
+  return len;
+}
+
+void store_doc_write(const mdb_store_doc *doc, uint8_t *p) {
   p[0] = (uint8_t)doc->ref_len;
   memcpy(p + 1, doc->ref, doc->ref_len);
   memcpy(p + 1 + doc->ref_len, doc->hash, 32);
@@ -110,8 +106,41 @@ int mdb_store_doc_put(mdb_store_txn *txn, const mdb_store_key *key,
     memcpy(p + 4, ik->key, ik->key_len);
     p += 4 + ik->key_len;
   }
-  return stats_add(txn, key, found ? 0 : 1,
-                   (int64_t)doc->size - (int64_t)old, err);
+}
+
+/* Writes an entry of len bytes (from doc, or copied from entry when doc is
+ * NULL) for key, keeping the statistics in step. */
+static int put_entry(mdb_store_txn *txn, const mdb_store_key *key,
+                     const mdb_store_doc *doc, const uint8_t *entry,
+                     size_t len, uint64_t size, mdb_error *err) {
+  uint8_t kbuf[MDB_STORE_KEY_MAX];
+  MDB_val k;
+  int found;
+  uint64_t old;
+  int rc = lookup_old(txn, key, kbuf, &k, &found, &old, err);
+  if (rc != MDBEE_OK) return rc;
+  MDB_val v = {len, (void *)entry};
+  rc = mdb_put(txn->txn, txn->store->docs, &k, &v, doc ? MDB_RESERVE : 0);
+  if (rc != 0) return store_fail(txn, err, rc, "writing the document index");
+  if (doc) store_doc_write(doc, v.mv_data);
+  return stats_add(txn, key, found ? 0 : 1, (int64_t)size - (int64_t)old,
+                   err);
+}
+
+int mdb_store_doc_put(mdb_store_txn *txn, const mdb_store_key *key,
+                      const mdb_store_doc *doc, mdb_error *err) {
+  size_t len = store_doc_size(doc, err);
+  if (len == 0) return MDBEE_EINVAL;
+  return put_entry(txn, key, doc, NULL, len, doc->size, err);
+}
+
+int store_doc_put_entry(mdb_store_txn *txn, const mdb_store_key *key,
+                        const uint8_t *entry, size_t len, mdb_error *err) {
+  MDB_val v = {len, (void *)entry};
+  mdb_store_doc d;
+  if (decode_doc(&v, &d) != 0)
+    return mdb_error_set(err, MDBEE_ESTATE, "corrupt staged index entry");
+  return put_entry(txn, key, NULL, entry, len, d.size, err);
 }
 
 int mdb_store_doc_get(mdb_store_txn *txn, const mdb_store_key *key,

@@ -140,8 +140,36 @@ static int each_entry(void *ctx, MDB_cursor *cur, MDB_val *k, MDB_val *v) {
 
 int mdb_store_pending_each(mdb_store_txn *txn, mdb_store_change_fn fn,
                            void *ctx, mdb_error *err) {
+  return mdb_store_pending_each_after(txn, NULL, fn, ctx, err);
+}
+
+int mdb_store_pending_each_after(mdb_store_txn *txn,
+                                 const mdb_store_key *after,
+                                 mdb_store_change_fn fn, void *ctx,
+                                 mdb_error *err) {
   struct each_ctx e = {fn, ctx, err};
-  return store_each(txn, txn->store->pending, NULL, 0, each_entry, &e, err);
+  uint8_t buf[MDB_STORE_KEY_MAX];
+  MDB_val from = {0, NULL};
+  if (after) {
+    int rc = store_key_encode(after, buf, &from, err);
+    if (rc != MDBEE_OK) return rc;
+  }
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(txn->txn, txn->store->pending, &cur);
+  if (rc != 0) return store_fail(txn, err, rc, "opening a cursor");
+  MDB_val k = from, v;
+  rc = after ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+             : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  if (rc == 0 && after && k.mv_size == from.mv_size &&
+      memcmp(k.mv_data, from.mv_data, k.mv_size) == 0)
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  int status = MDBEE_OK;
+  for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    if ((status = each_entry(&e, cur, &k, &v)) != MDBEE_OK) break;
+  mdb_cursor_close(cur);
+  if (status != MDBEE_OK) return status;
+  if (rc != MDB_NOTFOUND) return store_fail(txn, err, rc, "walking pending changes");
+  return MDBEE_OK;
 }
 
 /* Deleting every known document of a namespace, optionally sparing those a

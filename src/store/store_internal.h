@@ -18,7 +18,10 @@ struct mdb_store {
   MDB_dbi stats;    /* namespace prefix -> u64 count, u64 bytes */
   MDB_dbi seen;     /* doc key -> "" during a re-scan */
   MDB_dbi meta;     /* counters */
+  MDB_dbi stage;    /* doc key -> u64 seq, u8 op, document index entry */
   size_t map_size;
+  size_t map_found_size; /* map_size when map_from/map_to were found */
+  unsigned long map_from, map_to; /* where the data file is mapped */
   int active;       /* open transactions (the map may only grow at 0) */
   int full;         /* a transaction hit MDB_MAP_FULL: grow when idle */
 };
@@ -56,6 +59,14 @@ int store_each(mdb_store_txn *t, MDB_dbi dbi, const uint8_t *prefix,
 /* Deletes every entry of dbi whose key starts with prefix. */
 int store_del_prefix(mdb_store_txn *t, MDB_dbi dbi, const uint8_t *prefix,
                      size_t plen, mdb_error *err);
+
+/* Document index entries (layout in docs.c): the encoded size of doc (0
+ * with err set when it cannot be stored), its encoding into that many
+ * bytes, and writing an encoded entry with the statistics in step. */
+size_t store_doc_size(const mdb_store_doc *doc, mdb_error *err);
+void store_doc_write(const mdb_store_doc *doc, uint8_t *p);
+int store_doc_put_entry(mdb_store_txn *txn, const mdb_store_key *key,
+                        const uint8_t *entry, size_t len, mdb_error *err);
 
 /* Little-endian integers of the value layouts (bytes: 2, 4 or 8). */
 void store_put_le(uint8_t *p, uint64_t v, int bytes);

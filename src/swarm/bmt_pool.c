@@ -97,8 +97,17 @@ void mdb_pool_run(size_t n, size_t grain, mdb_pool_fn *fn, void *arg,
   pthread_mutex_unlock(&pool.busy);
 }
 
-unsigned mdb_pool_cpus(void) {
+static unsigned cpus;
+static pthread_once_t cpus_once = PTHREAD_ONCE_INIT;
+
+/* glibc reads /sys for every sysconf(_SC_NPROCESSORS_ONLN): once per
+ * process, not once per hashed document. */
+static void count_cpus(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
-  if (n < 1) return 1;
-  return n > MAX_WORKERS + 1 ? MAX_WORKERS + 1 : (unsigned)n;
+  cpus = n < 1 ? 1 : n > MAX_WORKERS + 1 ? MAX_WORKERS + 1 : (unsigned)n;
+}
+
+unsigned mdb_pool_cpus(void) {
+  pthread_once(&cpus_once, count_cpus);
+  return cpus;
 }

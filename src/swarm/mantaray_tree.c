@@ -57,6 +57,20 @@ void mdb_mantaray_free(mdb_mantaray *m) {
 
 size_t mdb_mantaray_loads(const mdb_mantaray *m) { return m->loads; }
 
+int mdb_mantaray_unload(mdb_mantaray *m, mdb_chunk_source source, void *ctx,
+                        mdb_error *err) {
+  if (!source)
+    return mdb_error_set(err, MDBEE_EINVAL, "no chunk source");
+  /* A saved root means every loaded node beneath it is saved too. */
+  if (!m->root->has_address)
+    return mdb_error_set(err, MDBEE_EINVAL,
+                         "manifest has unsaved changes: save it first");
+  mdb_mr_node_clear(m->root);
+  m->source = source;
+  m->ctx = ctx;
+  return MDBEE_OK;
+}
+
 /* What the tree's chunk source sees while a node is read: the tree, and
  * the node's first chunk once fetched, so that joining a node stored as a
  * chunk tree does not ask the source (maybe a gateway) for it again. */

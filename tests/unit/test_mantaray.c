@@ -395,6 +395,48 @@ static void test_lazy_load_and_incremental_save(void **state) {
   store_free(&s);
 }
 
+/* Building in pieces (save, unload, go on) gives the root of a build in
+ * one go, and an unloaded tree reads back only what it needs. */
+static void test_unload_between_saves(void **state) {
+  (void)state;
+  enum { N = 2000, PIECE = 300 };
+  store s = {0};
+  mdb_mantaray *m;
+  mdb_error err = {0};
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  char path[64];
+  uint8_t root[32];
+  for (unsigned i = 0; i < N; i++) {
+    snprintf(path, sizeof path, "coll/%08x", i * 7919u);
+    put_seq(m, path, 1, i);
+    if (i % PIECE == PIECE - 1) {
+      /* Unsaved changes cannot be dropped. */
+      assert_int_equal(mdb_mantaray_unload(m, store_source, &s, &err), MDBEE_EINVAL);
+      save(m, &s, root);
+      size_t loads = mdb_mantaray_loads(m);
+      assert_int_equal(mdb_mantaray_unload(m, store_source, &s, &err), MDBEE_OK);
+      mdb_mantaray_entry e;
+      assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)path,
+                                           strlen(path), &e, &err),
+                       MDBEE_OK);
+      assert_true(mdb_mantaray_loads(m) - loads <= 8);
+    }
+  }
+  save(m, &s, root);
+  mdb_mantaray_free(m);
+
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  for (unsigned i = 0; i < N; i++) {
+    snprintf(path, sizeof path, "coll/%08x", i * 7919u);
+    put_seq(m, path, 1, i);
+  }
+  uint8_t whole[32];
+  save(m, NULL, whole);
+  assert_memory_equal(whole, root, 32);
+  mdb_mantaray_free(m);
+  store_free(&s);
+}
+
 static void test_put_rejects_bad_entries(void **state) {
   (void)state;
   mdb_mantaray *m;
@@ -809,6 +851,7 @@ int main(void) {
       cmocka_unit_test(test_lookup_and_not_found),
       cmocka_unit_test(test_remove_is_canonical),
       cmocka_unit_test(test_lazy_load_and_incremental_save),
+      cmocka_unit_test(test_unload_between_saves),
       cmocka_unit_test(test_put_rejects_bad_entries),
       cmocka_unit_test(test_metadata_round_trip),
       cmocka_unit_test(test_malformed_nodes),

@@ -242,6 +242,120 @@ static void test_each_stops_on_request(void **state) {
   mdb_store_abort(t);
 }
 
+/* Walking on from a key in a new transaction resumes right after it. */
+static void test_each_after_resumes(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  for (int i = 0; i < 6; i++) upsert(t, "db", "c", i, 10 + i);
+  commit(t);
+  t = begin(f->store, 1);
+  struct walk w = {0};
+  test_key tk;
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_pending_each_after(t, key_of(&tk, "db", "c", 2),
+                                                collect, &w, &err),
+                   MDBEE_OK);
+  assert_int_equal(w.n, 3);
+  assert_int_equal(w.values[0], 13);
+  assert_int_equal(w.values[2], 15);
+  /* A key between entries (no pending change of its own) starts at the
+   * next one. */
+  memset(&w, 0, sizeof w);
+  assert_int_equal(mdb_store_pending_each_after(t, key_of(&tk, "db", "b", 99),
+                                                collect, &w, &err),
+                   MDBEE_OK);
+  assert_int_equal(w.n, 6);
+  mdb_store_abort(t);
+}
+
+/* Staged changes reach the document index only when applied, in batches,
+ * with pending changes cleared unless a newer event replaced them. */
+static void test_stage_apply(void **state) {
+  fixture *f = *state;
+  mdb_error err = {0};
+  mdb_store_txn *t = begin(f->store, 0);
+  for (int i = 1; i <= 4; i++) upsert(t, "db", "c", i, i);
+  upsert(t, "other", "c", 1, 1);
+  index_doc(t, "db", "c", 3, 3, 30);
+  index_doc(t, "db", "c", 4, 4, 40);
+  commit(t);
+  struct walk w;
+  walk_pending(f->store, &w); /* seqs of db/c 1..4 in w.seqs[0..3] */
+
+  t = begin(f->store, 0);
+  test_key tk;
+  mdb_store_doc d = {.ref_len = 32, .size = 7};
+  memset(d.ref, 0xaa, 32);
+  /* 1: new document; 2: new, but an event replaces it meanwhile; 3:
+   * unchanged; 4: deleted; and a leftover of another database. */
+  assert_int_equal(mdb_store_stage_put(t, key_of(&tk, "db", "c", 1), w.seqs[0], &d, 0, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_stage_put(t, key_of(&tk, "db", "c", 2), w.seqs[1], &d, 0, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_stage_put(t, key_of(&tk, "db", "c", 3), w.seqs[2], NULL, 0, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_stage_put(t, key_of(&tk, "db", "c", 4), w.seqs[3], NULL, 1, &err), MDBEE_OK);
+  assert_int_equal(mdb_store_stage_put(t, key_of(&tk, "other", "c", 1), 1, &d, 0, &err), MDBEE_OK);
+  upsert(t, "db", "c", 2, 22);
+  commit(t);
+
+  t = begin(f->store, 1);
+  mdb_store_doc got;
+  assert_int_equal(mdb_store_doc_get(t, key_of(&tk, "db", "c", 1), &got, &err), MDBEE_ENOTFOUND);
+  mdb_store_abort(t);
+
+  int more = 0, rounds = 0;
+  do {
+    t = begin(f->store, 0);
+    assert_int_equal(mdb_store_stage_apply(t, "db", 3, &more, &err), MDBEE_OK);
+    commit(t);
+    rounds++;
+  } while (more);
+  assert_int_equal(rounds, 2);
+
+  t = begin(f->store, 1);
+  assert_int_equal(mdb_store_doc_get(t, key_of(&tk, "db", "c", 1), &got, &err), MDBEE_OK);
+  assert_int_equal(got.size, 7);
+  assert_int_equal(mdb_store_doc_get(t, key_of(&tk, "db", "c", 3), &got, &err), MDBEE_OK);
+  assert_int_equal(got.size, 30);
+  assert_int_equal(mdb_store_doc_get(t, key_of(&tk, "db", "c", 4), &got, &err), MDBEE_ENOTFOUND);
+  assert_int_equal(pending_of(t, "db", "c", 1), -1);
+  assert_int_equal(pending_of(t, "db", "c", 2), 22);
+  assert_int_equal(pending_of(t, "db", "c", 3), -1);
+  assert_int_equal(pending_of(t, "db", "c", 4), -1);
+  mdb_store_stats st;
+  assert_int_equal(mdb_store_stats_get(t, "db", "c", &st, &err), MDBEE_OK);
+  assert_int_equal(st.count, 3);
+  assert_int_equal(st.bytes, 7 + 7 + 30);
+  mdb_store_abort(t);
+
+  /* The other database's leftover is its own; clearing forgets it. */
+  t = begin(f->store, 0);
+  assert_int_equal(mdb_store_stage_clear(t, "other", &err), MDBEE_OK);
+  assert_int_equal(mdb_store_stage_apply(t, "other", 10, &more, &err), MDBEE_OK);
+  assert_int_equal(more, 0);
+  assert_int_equal(mdb_store_doc_get(t, key_of(&tk, "other", "c", 1), &got, &err), MDBEE_ENOTFOUND);
+  commit(t);
+}
+
+/* Trimming drops only the process's view of the map: data read before
+ * and after stays the same, even through pointers taken before. */
+static void test_trim_keeps_data(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  for (int i = 0; i < 2000; i++) upsert(t, "db", "c", i, i);
+  commit(t);
+  t = begin(f->store, 1);
+  mdb_store_change c;
+  test_key tk;
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_pending_get(t, key_of(&tk, "db", "c", 1234), &c, &err), MDBEE_OK);
+  mdb_store_trim(f->store);
+  assert_int_equal(doc_value(c.doc, c.doc_len), 1234);
+  mdb_store_abort(t);
+  mdb_store_trim(f->store);
+  t = begin(f->store, 1);
+  assert_int_equal(pending_of(t, "db", "c", 1999), 1999);
+  mdb_store_abort(t);
+}
+
 /* A snapshot read a pending entry; an event arriving before the snapshot
  * commits must survive the clear. */
 static void test_pending_clear_respects_seq(void **state) {
@@ -782,6 +896,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_pending_clear_respects_seq, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_abort_discards, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_each_after_resumes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stage_apply, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_trim_keeps_data, setup, teardown),
       cmocka_unit_test_setup_teardown(test_doc_index_and_stats, setup, teardown),
       cmocka_unit_test(test_doc_index_next_bounds),
       cmocka_unit_test_setup_teardown(test_drop_collection_and_database, setup,

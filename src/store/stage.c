@@ -1,0 +1,82 @@
+/* Staged document-index changes of the snapshot in progress.
+ *
+ * Entry layout: u64 seq (of the pending change it consumes), u8 op, then
+ * for OP_PUT the document index entry (layout in docs.c). */
+#include <string.h>
+
+#include "store_internal.h"
+
+enum { OP_KEEP = 0, OP_PUT = 1, OP_DELETE = 2 };
+#define HEAD 9
+
+int mdb_store_stage_put(mdb_store_txn *txn, const mdb_store_key *key,
+                        uint64_t seq, const mdb_store_doc *doc, int deleted,
+                        mdb_error *err) {
+  size_t len = 0;
+  if (doc && !deleted && (len = store_doc_size(doc, err)) == 0)
+    return MDBEE_EINVAL;
+  uint8_t kbuf[MDB_STORE_KEY_MAX];
+  MDB_val k, v = {HEAD + len, NULL};
+  int rc = store_key_encode(key, kbuf, &k, err);
+  if (rc != MDBEE_OK) return rc;
+  rc = mdb_put(txn->txn, txn->store->stage, &k, &v, MDB_RESERVE);
+  if (rc != 0) return store_fail(txn, err, rc, "staging an index change");
+  uint8_t *p = v.mv_data;
+  store_put_le(p, seq, 8);
+  p[8] = deleted ? OP_DELETE : len ? OP_PUT : OP_KEEP;
+  if (len) store_doc_write(doc, p + HEAD);
+  return MDBEE_OK;
+}
+
+int mdb_store_stage_apply(mdb_store_txn *txn, const char *db, size_t max,
+                          int *more, mdb_error *err) {
+  uint8_t prefix[MDB_STORE_KEY_MAX];
+  size_t plen;
+  int rc = store_prefix(db, NULL, prefix, &plen, err);
+  if (rc != MDBEE_OK) return rc;
+  MDB_cursor *cur;
+  int lrc = mdb_cursor_open(txn->txn, txn->store->stage, &cur);
+  if (lrc != 0) return store_fail(txn, err, lrc, "opening a cursor");
+  MDB_val k = {plen, prefix}, v;
+  lrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  size_t done = 0;
+  for (; lrc == 0 && rc == MDBEE_OK; lrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) break;
+    if (done == max) break;
+    mdb_store_key key;
+    const uint8_t *p = v.mv_data;
+    if (store_key_decode(k.mv_data, k.mv_size, &key) != 0 || v.mv_size < HEAD ||
+        p[8] > OP_DELETE || (p[8] == OP_PUT) != (v.mv_size > HEAD)) {
+      rc = mdb_error_set(err, MDBEE_ESTATE, "corrupt staged index change");
+      break;
+    }
+    if (p[8] == OP_PUT)
+      rc = store_doc_put_entry(txn, &key, p + HEAD, v.mv_size - HEAD, err);
+    else if (p[8] == OP_DELETE)
+      rc = mdb_store_doc_del(txn, &key, err);
+    if (rc == MDBEE_OK)
+      rc = mdb_store_pending_clear(txn, &key, store_get_le(p, 8), err);
+    if (rc != MDBEE_OK) break;
+    /* The cursor's next step after a delete lands on the following entry. */
+    lrc = mdb_cursor_del(cur, 0);
+    if (lrc != 0) {
+      rc = store_fail(txn, err, lrc, "unstaging an index change");
+      break;
+    }
+    done++;
+  }
+  *more = rc == MDBEE_OK && lrc == 0 && done == max &&
+          k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0;
+  mdb_cursor_close(cur);
+  if (rc == MDBEE_OK && lrc != 0 && lrc != MDB_NOTFOUND)
+    rc = store_fail(txn, err, lrc, "walking the staged changes");
+  return rc;
+}
+
+int mdb_store_stage_clear(mdb_store_txn *txn, const char *db, mdb_error *err) {
+  uint8_t prefix[MDB_STORE_KEY_MAX];
+  size_t plen;
+  int rc = store_prefix(db, NULL, prefix, &plen, err);
+  if (rc != MDBEE_OK) return rc;
+  return store_del_prefix(txn, txn->store->stage, prefix, plen, err);
+}
