@@ -40,31 +40,38 @@ static void zero_init(void) {
 /* Writes the BMT roots of n <= BATCH payloads.  Each tree level of all n
  * chunks goes to mdb_keccak256_many at once, so a multi-buffer permutation
  * always has a full set of lanes, even for a single chunk's upper levels
- * when n > 1.  Levels are hashed in place: pair i of a level lands in
- * segment i, which no later pair of that level reads. */
+ * when n > 1.  A full payload's first level is read where it lies; short
+ * ones are copied and zero-padded to whole pairs.  Upper levels are hashed
+ * in place: pair i of a level lands in segment i, which no later pair of
+ * that level reads. */
 static void roots(const uint8_t *const payload[], const size_t len[], size_t n,
                   uint8_t *const root[]) {
   static _Thread_local uint8_t work[BATCH][MDB_CHUNK_PAYLOAD_MAX];
-  const uint8_t *in[BATCH * PAIRS];
+  const uint8_t *in[BATCH * PAIRS], *src[BATCH];
   uint8_t *out[BATCH * PAIRS];
   size_t used[BATCH]; /* segments at this level not known to be zero */
   pthread_once(&zero_once, zero_init);
   for (size_t j = 0; j < n; j++) {
     size_t l = len[j] < MDB_CHUNK_PAYLOAD_MAX ? len[j] : MDB_CHUNK_PAYLOAD_MAX;
     used[j] = (l + MDB_SEGMENT_SIZE - 1) / MDB_SEGMENT_SIZE;
-    memcpy(work[j], payload[j], l);
-    memset(work[j] + l, 0, used[j] * MDB_SEGMENT_SIZE - l);
+    src[j] = payload[j];
+    if (l < MDB_CHUNK_PAYLOAD_MAX) {
+      memcpy(work[j], payload[j], l);
+      memset(work[j] + l, 0, used[j] * MDB_SEGMENT_SIZE - l);
+      src[j] = work[j];
+    }
   }
   for (int level = 0; level < LEVELS; level++) {
     size_t k = 0;
     for (size_t j = 0; j < n; j++) {
-      /* An odd last segment pairs with an all-zero sibling subtree. */
+      /* An odd last segment pairs with an all-zero sibling subtree (never
+       * in a full payload, so src is work here). */
       if (used[j] % 2)
         memcpy(work[j] + used[j] * MDB_SEGMENT_SIZE, zero_root[level],
                MDB_SEGMENT_SIZE);
       used[j] = (used[j] + 1) / 2;
       for (size_t i = 0; i < used[j]; i++, k++) {
-        in[k] = work[j] + 2 * MDB_SEGMENT_SIZE * i;
+        in[k] = (level == 0 ? src[j] : work[j]) + 2 * MDB_SEGMENT_SIZE * i;
         out[k] = work[j] + MDB_SEGMENT_SIZE * i;
       }
     }
