@@ -77,4 +77,39 @@ int mdb_encrypt_tree_join(const uint8_t ref[MDB_ENCRYPT_REF_SIZE],
                           uint64_t max_size, uint8_t **data, size_t *size,
                           mdb_error *err);
 
+/* ---- Convergent encryption ------------------------------------------
+ *
+ * Random keys make every upload of the same data different, so a
+ * publisher that re-uploads a snapshot would get new references for
+ * unchanged chunks.  Convergent encryption derives each chunk's key from a
+ * secret and the chunk's plain bytes instead (key = Keccak256(domain ||
+ * secret || span || payload)) and its padding from the key, so the same
+ * secret and data always give the same encrypted chunks and references.
+ * Without the secret the key cannot be guessed from the data; with it,
+ * equal chunks are recognisable as equal (docs/protocol.md, "Encrypted
+ * publication").  Readers need no secret: the key travels in the
+ * reference, and the chunks decrypt as any Bee-encrypted chunk. */
+
+#define MDB_ENCRYPT_SECRET_SIZE 32
+
+/* Encrypts chunk (as mdb_encrypt_chunk) with the key and padding derived
+ * from secret and the chunk's plain bytes, and writes the key. */
+int mdb_encrypt_chunk_convergent(const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE],
+                                 uint8_t *chunk, size_t *size,
+                                 uint8_t key[MDB_ENCRYPT_KEY_SIZE],
+                                 mdb_error *err);
+
+/* mdb_encrypt_splitter_new with convergent keys; secret is copied (and
+ * wiped by mdb_splitter_free).  Finish with mdb_encrypt_splitter_finish. */
+int mdb_encrypt_convergent_splitter_new(
+    const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE], mdb_chunk_sink sink,
+    void *ctx, mdb_splitter **out, mdb_error *err);
+
+/* One-shot convergent split of a buffer; sink may be NULL. */
+int mdb_encrypt_convergent_split(const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE],
+                                 const void *data, size_t len,
+                                 mdb_chunk_sink sink, void *ctx,
+                                 uint8_t ref[MDB_ENCRYPT_REF_SIZE],
+                                 mdb_error *err);
+
 #endif

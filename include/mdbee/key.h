@@ -78,6 +78,13 @@ int mdb_key_recover(const uint8_t digest[32],
                     const uint8_t sig[MDB_SIGNATURE_SIZE],
                     uint8_t address[MDB_ADDRESS_SIZE], mdb_error *err);
 
+/* Derives a 32-byte secret for another use of the key: Keccak256 of the
+ * NUL-terminated domain (its NUL included) then the private key, so that
+ * each domain gets an independent value and none reveals the key.  The
+ * caller must keep out secret (and wipe it when done). */
+void mdb_key_derive(const mdb_key *key, const char *domain,
+                    uint8_t out[MDB_KEY_SECRET_SIZE]);
+
 /* Wipes and frees the key; NULL is ignored. */
 void mdb_key_free(mdb_key *key);
 

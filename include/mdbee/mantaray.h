@@ -29,6 +29,7 @@
 
 #include "mdbee/bmt.h"
 #include "mdbee/chunk.h"
+#include "mdbee/encrypt.h"
 #include "mdbee/error.h"
 
 #define MDB_MANTARAY_PREFIX_MAX 30  /* bytes of path per fork */
@@ -65,6 +66,17 @@ int mdb_mantaray_new(mdb_mantaray **out, mdb_error *err);
 int mdb_mantaray_open(const uint8_t root[MDB_REF_SIZE],
                       mdb_chunk_source source, void *ctx,
                       mdb_mantaray **out, mdb_error *err);
+
+/* Makes every later save encrypt each node except the root, with the
+ * convergent keys of mdb_encrypt_chunk_convergent under secret (copied,
+ * wiped on free), and reference it by its 64-byte address || key, as Bee
+ * does for manifests uploaded with swarm-encrypt.  The root stays a plain
+ * chunk so that its reference is 32 bytes (what a feed update can point
+ * at); all references inside are 64 bytes, so the entries must be too.
+ * Reading needs no secret: nodes under 64-byte references are decrypted
+ * with the key they carry. */
+void mdb_mantaray_encrypt(mdb_mantaray *m,
+                          const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE]);
 
 /* Frees the tree and every node it holds (NULL is allowed). */
 void mdb_mantaray_free(mdb_mantaray *m);
@@ -104,8 +116,9 @@ int mdb_mantaray_walk(mdb_mantaray *m, mdb_mantaray_visit visit, void *ctx,
  * children before parents, hands every chunk to sink(ctx, ...) and writes
  * the root reference.  An unchanged tree emits nothing and gives its root.
  * An empty manifest is a single node with no forks.  MDBEE_EINVAL when a
- * node holding a 64-byte entry has children (Bee would read their 32-byte
- * addresses as 64-byte ones).  After an error the tree may be saved again. */
+ * node's entry and child references differ in size (Bee reads them all
+ * with one size): 64-byte entries need an encrypted tree unless their
+ * node has no children.  After an error the tree may be saved again. */
 int mdb_mantaray_save(mdb_mantaray *m, mdb_chunk_sink sink, void *ctx,
                       uint8_t root[MDB_REF_SIZE], mdb_error *err);
 

@@ -42,6 +42,9 @@ typedef struct mdb_publish_options {
   const mdb_key *key;          /* signing key (borrowed) */
   uint32_t keep_last;          /* pinned snapshots kept; 0: all */
   int64_t keep_seconds;        /* and/or those younger than this; 0: off */
+  int encrypt;                 /* 1: encrypted publication (docs/protocol.md,
+                                  "Encrypted publication"), keys derived
+                                  from key */
 } mdb_publish_options;
 
 /* Where snapshots go.  Every function returns MDBEE_OK or an error code
@@ -99,7 +102,10 @@ void mdb_publish_bee_target_free(mdb_publish_target *target);
 typedef struct mdb_publisher mdb_publisher;
 
 /* Creates a publisher for opts->db over store and target (all borrowed;
- * opts is deep-copied except key, which must outlive the publisher). */
+ * opts is deep-copied except key, which must outlive the publisher).  A
+ * state whose documents were published with the other opts->encrypt
+ * setting is refused by the first snapshot (MDBEE_ECONFIG): a manifest
+ * cannot mix plain and encrypted references. */
 int mdb_publisher_new(const mdb_publish_options *opts, mdb_store *store,
                       const mdb_publish_target *target, mdb_publisher **out,
                       mdb_error *err);

@@ -38,7 +38,8 @@ int mdb_reader_feed_update(mdb_bee *gateway, const uint8_t owner[20],
 
 /* Reads the file at path under the manifest root: looks the path up
  * (loading only the manifest nodes on it), then reassembles its chunk
- * tree.  *data is malloc'd and the caller's, as is *content_type (NULL when
+ * tree (decrypting it when its reference is 64 bytes, address || key).
+ * *data is malloc'd and the caller's, as is *content_type (NULL when
  * the entry has none).  MDBEE_ENOTFOUND when there is no such path. */
 int mdb_reader_get(mdb_bee *gateway, const uint8_t root[32], const char *path,
                    uint8_t **data, size_t *len, char **content_type,

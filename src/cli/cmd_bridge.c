@@ -130,7 +130,8 @@ static int add_publishers(struct bridge *b, mdb_error *err) {
         .db = db->name, .collections = colls, .n_collections = db->n_collections,
         .canonical_json = cfg->json_mode == MDB_EJSON_CANONICAL, .key = b->key,
         .keep_last = cfg->retention_keep_last,
-        .keep_seconds = (int64_t)(cfg->retention_keep_for_ms / 1000)};
+        .keep_seconds = (int64_t)(cfg->retention_keep_for_ms / 1000),
+        .encrypt = cfg->encrypt};
     memcpy(opts.topic, db->feed_topic, 32);
     if (rc == MDBEE_OK)
       rc = mdb_publisher_new(&opts, b->store, &b->target,
@@ -167,11 +168,6 @@ static int add_namespaces(struct bridge *b, mdb_error *err) {
 static int bridge_open(struct bridge *b, const char *config_path, int with_source,
                        mdb_error *err) {
   int rc = mdb_config_load(config_path, &b->cfg, err);
-  /* Publishing in clear what the operator asked to encrypt would leak it. */
-  if (rc == MDBEE_OK && b->cfg->encrypt)
-    rc = mdb_error_set(err, MDBEE_ECONFIG,
-                       "%s: snapshot.encrypt: encrypted publication is not "
-                       "supported yet; set it to false", config_path);
   if (rc == MDBEE_OK) rc = mdb_store_open(b->cfg->state_dir, &b->store, err);
   if (rc != MDBEE_OK || !with_source) return rc;
   rc = mdb_key_load_file(b->cfg->key_file, NULL, &b->key, err);

@@ -62,8 +62,7 @@ static void encode_one(const mdb_publisher *p, publish_doc_job *job,
   double t1 = cpu_seconds();
   *t_encode += t1 - t0;
   if (job->rc != MDBEE_OK) return;
-  job->rc = mdb_chunk_tree_split(json, len, keep_chunk, job, job->ref,
-                                 &job->err);
+  job->rc = publish_split(p, json, len, keep_chunk, job, job->ref, &job->err);
   if (job->rc == MDBEE_OK) {
     mdb_keccak256(json, len, job->hash);
     job->size = len;

@@ -122,5 +122,5 @@ int publish_explorer(mdb_publisher *p, mdb_mantaray *tree, mdb_error *err) {
                             mdb_explorer_html_len, "text/html; charset=utf-8",
                             err);
   if (rc != MDBEE_OK) return rc;
-  return publish_set_index_document(tree, "index.html", err);
+  return publish_set_index_document(p, tree, "index.html", err);
 }

@@ -24,6 +24,8 @@ struct mdb_publisher {
   mdb_store *store;
   mdb_publish_target target;
   mdb_ejson_mode ejson_mode;
+  size_t ref_size;            /* of published files: 32, or 64 encrypted */
+  uint8_t secret[MDB_ENCRYPT_SECRET_SIZE]; /* convergent key secret */
   mdb_publish_result *result; /* of the snapshot in progress */
   uint8_t (*uploaded)[32];    /* confirmed, not yet in the have set */
   size_t n_uploaded;
@@ -45,17 +47,23 @@ char *publish_doc_path(const char *coll, const char *docid);
 char *publish_index_path(const char *coll, const char *index, size_t index_len,
                          const uint8_t *key, size_t key_len, const char *docid);
 
-/* Files ref under path with its Content-Type. */
-int publish_put_ref(mdb_mantaray *tree, const char *path,
-                    const uint8_t ref[32], const char *content_type,
-                    mdb_error *err);
+/* Files ref (p->ref_size bytes) under path with its Content-Type. */
+int publish_put_ref(const mdb_publisher *p, mdb_mantaray *tree,
+                    const char *path, const uint8_t *ref,
+                    const char *content_type, mdb_error *err);
+
+/* Splits data into chunks for sink (plain, or encrypted with convergent
+ * keys) and writes its p->ref_size-byte reference. */
+int publish_split(const mdb_publisher *p, const void *data, size_t len,
+                  mdb_chunk_sink sink, void *ctx, uint8_t *ref,
+                  mdb_error *err);
 
 /* Removes the entry at path; a missing entry is not an error. */
 int publish_remove(mdb_mantaray *tree, const char *path, mdb_error *err);
 
 /* Makes name the page served for the manifest's root. */
-int publish_set_index_document(mdb_mantaray *tree, const char *name,
-                               mdb_error *err);
+int publish_set_index_document(const mdb_publisher *p, mdb_mantaray *tree,
+                               const char *name, mdb_error *err);
 
 /* mdb_chunk_sink (ctx: the publisher) sending chunks the node lacks. */
 int publish_upload_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err);
@@ -68,8 +76,10 @@ void publish_end_have_txn(mdb_publisher *p);
 int publish_flush_have(mdb_publisher *p, mdb_error *err);
 
 /* Opens the previous snapshot's manifest (prev NULL: an empty one) with
- * nodes loaded lazily from the local node cache, minus its $meta.  The
- * loader's read transaction lives until publish_close_tree. */
+ * nodes loaded lazily from the local node cache, minus its $meta, and
+ * encrypting its saves when p->encrypt.  MDBEE_ECONFIG when the state was
+ * published with the other encryption setting.  The loader's read
+ * transaction lives until publish_close_tree. */
 int publish_open_tree(mdb_publisher *p, const uint8_t *prev,
                       mdb_mantaray **out, mdb_error *err);
 void publish_close_tree(mdb_publisher *p, mdb_mantaray *tree);
@@ -108,7 +118,7 @@ typedef struct publish_doc_job {
   int encode;
   int rc;
   mdb_error err;
-  uint8_t ref[32];
+  uint8_t ref[MDB_STORE_REF_MAX]; /* p->ref_size bytes */
   uint8_t hash[32];
   uint64_t size;
   uint8_t *chunks; /* publish_chunk_head + bytes, back to back; reused */

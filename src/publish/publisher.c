@@ -1,4 +1,5 @@
 /* The publisher object, manifest paths, uploads and retention. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,9 @@ int mdb_publisher_new(const mdb_publish_options *opts, mdb_store *store,
   p->target = *target;
   p->threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
   p->ejson_mode = opts->canonical_json ? MDB_EJSON_CANONICAL : MDB_EJSON_RELAXED;
+  p->ref_size = opts->encrypt ? MDB_ENCRYPT_REF_SIZE : MDB_REF_SIZE;
+  if (opts->encrypt)
+    mdb_key_derive(opts->key, "mdbee:publication-encryption:v1", p->secret);
   p->uploaded = malloc(PUBLISH_HAVE_BATCH * sizeof *p->uploaded);
   if (!p->uploaded || !copy_options(p, opts)) {
     mdb_publisher_free(p);
@@ -89,6 +93,7 @@ void mdb_publisher_free(mdb_publisher *p) {
   for (size_t i = 0; i < p->n_strings; i++) free(p->strings[i]);
   free(p->strings);
   free(p->uploaded);
+  sodium_memzero(p->secret, sizeof p->secret);
   free(p);
 }
 

@@ -5,6 +5,7 @@
 
 #include "mdbee/bee.h"
 #include "mdbee/chunk.h"
+#include "mdbee/encrypt.h"
 #include "mdbee/feed.h"
 #include "mdbee/mantaray.h"
 
@@ -138,17 +139,24 @@ int mdb_reader_get(mdb_bee *gw, const uint8_t root[32], const char *path,
   mdb_mantaray_entry e;
   rc = mdb_mantaray_lookup(tree, (const uint8_t *)path, strlen(path), &e, err);
   *content_type = NULL;
-  if (rc == MDBEE_OK && e.ref_size != 32)
-    rc = mdb_error_set(err, MDBEE_EINVAL, "%s is encrypted", path);
-  uint8_t ref[32];
+  if (rc == MDBEE_OK && e.ref_size != MDB_REF_SIZE &&
+      e.ref_size != MDB_ENCRYPT_REF_SIZE)
+    rc = mdb_error_set(err, MDBEE_EFORMAT, "%s has a %zu-byte reference", path,
+                       e.ref_size);
+  uint8_t ref[MDB_ENCRYPT_REF_SIZE];
+  size_t ref_size = e.ref_size;
   if (rc == MDBEE_OK) {
-    memcpy(ref, e.ref, 32);
+    memcpy(ref, e.ref, ref_size);
     for (size_t i = 0; i < e.n_meta; i++)
       if (strcmp(e.meta[i].key, "Content-Type") == 0)
         *content_type = strdup(e.meta[i].value);
   }
   mdb_mantaray_free(tree);
-  if (rc == MDBEE_OK)
+  /* An encrypted entry decrypts with the key its reference carries. */
+  if (rc == MDBEE_OK && ref_size == MDB_ENCRYPT_REF_SIZE)
+    rc = mdb_encrypt_tree_join(ref, fetch_verified, gw, MDB_READER_FILE_MAX,
+                               data, len, err);
+  else if (rc == MDBEE_OK)
     rc = mdb_chunk_tree_join(ref, fetch_verified, gw, MDB_READER_FILE_MAX,
                              data, len, err);
   if (rc != MDBEE_OK) {

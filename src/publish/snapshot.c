@@ -135,12 +135,12 @@ static int same_index_keys(const mdb_store_doc *old, const struct planned *pl) {
 
 static int add_index_entries(struct walk *w, const struct planned *pl,
                              const char *coll, const char *docid,
-                             const uint8_t ref[32]) {
+                             const uint8_t *ref) {
   for (size_t i = 0; i < pl->n_index_keys; i++) {
     const mdb_store_index_key *k = &pl->index_keys[i];
     char *path = publish_index_path(coll, k->index, k->index_len, k->key,
                                     k->key_len, docid);
-    int rc = path ? publish_put_ref(w->tree, path, ref, "application/json", w->err)
+    int rc = path ? publish_put_ref(w->p, w->tree, path, ref, "application/json", w->err)
                   : mdb_error_set(w->err, MDBEE_ENOMEM, "out of memory");
     free(path);
     if (rc != MDBEE_OK) return rc;
@@ -161,13 +161,15 @@ static int publish_document(struct walk *w, struct planned *pl,
   }
   int rc = publish_upload_job(w->p, job, w->err);
   if (rc != MDBEE_OK) return rc;
-  memcpy(pl->doc.ref, job->ref, 32);
-  pl->doc.ref_len = 32;
+  size_t ref_len = w->p->ref_size;
+  memcpy(pl->doc.ref, job->ref, ref_len);
+  pl->doc.ref_len = ref_len;
   memcpy(pl->doc.hash, job->hash, 32);
   pl->doc.size = job->size;
   rc = collect_index_keys(w, pl, coll, &job->change, docid);
   if (rc != MDBEE_OK) return rc;
-  if (had_old && old->ref_len == 32 && memcmp(old->ref, job->ref, 32) == 0 &&
+  if (had_old && old->ref_len == ref_len &&
+      memcmp(old->ref, job->ref, ref_len) == 0 &&
       same_index_keys(old, pl))
     return MDBEE_OK; /* has_doc stays 0: nothing to change */
   pl->has_doc = 1;
@@ -175,7 +177,7 @@ static int publish_document(struct walk *w, struct planned *pl,
     rc = remove_old_index_entries(w, old, coll->name, docid);
     if (rc != MDBEE_OK) return rc;
   }
-  rc = publish_put_ref(w->tree, path, job->ref, "application/json", w->err);
+  rc = publish_put_ref(w->p, w->tree, path, job->ref, "application/json", w->err);
   if (rc != MDBEE_OK) return mdb_error_wrap(w->err, "adding %s", path);
   w->result->documents_written++;
   return add_index_entries(w, pl, coll->name, docid, job->ref);

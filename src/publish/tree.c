@@ -8,15 +8,15 @@
 /* Bee answers Content-Type and, from Filename, Content-Disposition for an
  * entry, as for the files of its own /bzz uploads; clients such as bee-js
  * expect both. */
-int publish_put_ref(mdb_mantaray *tree, const char *path,
-                    const uint8_t ref[32], const char *content_type,
-                    mdb_error *err) {
+int publish_put_ref(const mdb_publisher *p, mdb_mantaray *tree,
+                    const char *path, const uint8_t *ref,
+                    const char *content_type, mdb_error *err) {
   const char *slash = strrchr(path, '/');
   mdb_mantaray_kv meta[] = {{"Content-Type", content_type},
                             {"Filename", slash ? slash + 1 : path}};
   mdb_mantaray_entry e = {.path = (const uint8_t *)path,
                           .path_len = strlen(path), .ref = ref,
-                          .ref_size = 32, .meta = meta, .n_meta = 2};
+                          .ref_size = p->ref_size, .meta = meta, .n_meta = 2};
   return mdb_mantaray_put(tree, &e, err);
 }
 
@@ -28,12 +28,12 @@ int publish_remove(mdb_mantaray *tree, const char *path, mdb_error *err) {
 /* Bee serves the entry named by the "/" entry's website-index-document
  * when a manifest is requested without a path, as bee-js and Bee write
  * it: a "/" entry with a zero reference. */
-int publish_set_index_document(mdb_mantaray *tree, const char *name,
-                               mdb_error *err) {
-  static const uint8_t zero[32];
+int publish_set_index_document(const mdb_publisher *p, mdb_mantaray *tree,
+                               const char *name, mdb_error *err) {
+  static const uint8_t zero[MDB_ENCRYPT_REF_SIZE];
   mdb_mantaray_kv index = {"website-index-document", name};
   mdb_mantaray_entry e = {.path = (const uint8_t *)"/", .path_len = 1,
-                          .ref = zero, .ref_size = 32, .meta = &index,
+                          .ref = zero, .ref_size = p->ref_size, .meta = &index,
                           .n_meta = 1};
   return mdb_mantaray_put(tree, &e, err);
 }
@@ -54,15 +54,46 @@ static int load_cached(void *ctx, const uint8_t address[32], uint8_t *buf,
   return MDBEE_OK;
 }
 
+/* Stops a document walk at the first document, noting its reference
+ * size. */
+static int first_ref_size(void *ctx, const mdb_store_key *key,
+                          const mdb_store_doc *doc) {
+  (void)key;
+  *(size_t *)ctx = doc->ref_len;
+  return MDBEE_ECANCELED;
+}
+
+/* Every published document has the reference size of the setting it was
+ * published with, so one document tells the state's setting. */
+static int check_encrypt_setting(mdb_publisher *p, mdb_error *err) {
+  size_t found = 0;
+  int rc = mdb_store_doc_each(p->tree_txn, p->opts.db, NULL, first_ref_size,
+                              &found, err);
+  if (rc != MDBEE_OK && rc != MDBEE_ECANCELED) return rc;
+  if (found == 0 || found == p->ref_size) return MDBEE_OK;
+  return mdb_error_set(
+      err, MDBEE_ECONFIG,
+      "snapshot.encrypt: database %s was published with encrypt: %s from "
+      "this state_dir; changing the setting needs a new (empty) state_dir",
+      p->opts.db, found == MDB_ENCRYPT_REF_SIZE ? "true" : "false");
+}
+
 int publish_open_tree(mdb_publisher *p, const uint8_t *prev,
                       mdb_mantaray **out, mdb_error *err) {
-  if (!prev) return mdb_mantaray_new(out, err);
-  int rc = mdb_store_begin(p->store, 1, &p->tree_txn, err);
-  if (rc != MDBEE_OK) return rc;
-  rc = mdb_mantaray_open(prev, load_cached, p, out, err);
-  if (rc != MDBEE_OK) return mdb_error_wrap(err, "opening the last snapshot");
-  /* The state root is the snapshot root without $meta. */
-  return publish_remove(*out, "$meta", err);
+  int rc;
+  if (!prev) {
+    rc = mdb_mantaray_new(out, err);
+  } else {
+    rc = mdb_store_begin(p->store, 1, &p->tree_txn, err);
+    if (rc != MDBEE_OK) return rc;
+    rc = check_encrypt_setting(p, err);
+    if (rc == MDBEE_OK) rc = mdb_mantaray_open(prev, load_cached, p, out, err);
+    if (rc != MDBEE_OK) return mdb_error_wrap(err, "opening the last snapshot");
+    /* The state root is the snapshot root without $meta. */
+    rc = publish_remove(*out, "$meta", err);
+  }
+  if (rc == MDBEE_OK && p->opts.encrypt) mdb_mantaray_encrypt(*out, p->secret);
+  return rc;
 }
 
 void publish_close_tree(mdb_publisher *p, mdb_mantaray *tree) {
@@ -123,11 +154,20 @@ int publish_save_tree(mdb_publisher *p, mdb_mantaray *tree, uint8_t root[32],
   return rc;
 }
 
+int publish_split(const mdb_publisher *p, const void *data, size_t len,
+                  mdb_chunk_sink sink, void *ctx, uint8_t *ref,
+                  mdb_error *err) {
+  if (p->opts.encrypt)
+    return mdb_encrypt_convergent_split(p->secret, data, len, sink, ctx, ref,
+                                        err);
+  return mdb_chunk_tree_split(data, len, sink, ctx, ref, err);
+}
+
 int publish_put_file(mdb_publisher *p, mdb_mantaray *tree, const char *path,
                      const uint8_t *data, size_t len, const char *content_type,
                      mdb_error *err) {
-  uint8_t ref[32];
-  int rc = mdb_chunk_tree_split(data, len, publish_upload_sink, p, ref, err);
+  uint8_t ref[MDB_ENCRYPT_REF_SIZE];
+  int rc = publish_split(p, data, len, publish_upload_sink, p, ref, err);
   if (rc != MDBEE_OK) return rc;
-  return publish_put_ref(tree, path, ref, content_type, err);
+  return publish_put_ref(p, tree, path, ref, content_type, err);
 }

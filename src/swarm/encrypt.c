@@ -124,6 +124,92 @@ int mdb_encrypt_splitter_finish(mdb_splitter *sp,
   return mdb_tree_splitter_finish(sp, ref, err);
 }
 
+/* Domains of the convergent derivations (NUL included when hashed). */
+static const char KEY_DOMAIN[] = "mdbee:chunk-key:v1";
+static const char PAD_DOMAIN[] = "mdbee:chunk-pad:v1";
+
+/* The padding stream of a convergent chunk: Keccak256(domain || key ||
+ * le32(block)) blocks; an mdb_encrypt_random over struct padding. */
+struct padding {
+  const uint8_t *key;
+};
+
+static int derived_padding(void *ctx, uint8_t *buf, size_t len,
+                           mdb_error *err) {
+  (void)err;
+  const struct padding *pd = ctx;
+  uint8_t block[MDB_KECCAK_SIZE];
+  for (size_t off = 0, i = 0; off < len; off += sizeof block, i++) {
+    uint8_t ctr[4] = {(uint8_t)i, (uint8_t)(i >> 8), (uint8_t)(i >> 16),
+                      (uint8_t)(i >> 24)};
+    mdb_keccak h;
+    mdb_keccak_init(&h);
+    mdb_keccak_update(&h, PAD_DOMAIN, sizeof PAD_DOMAIN);
+    mdb_keccak_update(&h, pd->key, MDB_ENCRYPT_KEY_SIZE);
+    mdb_keccak_update(&h, ctr, sizeof ctr);
+    mdb_keccak_final(&h, block);
+    size_t n = len - off < sizeof block ? len - off : sizeof block;
+    memcpy(buf + off, block, n);
+  }
+  return MDBEE_OK;
+}
+
+int mdb_encrypt_chunk_convergent(const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE],
+                                 uint8_t *chunk, size_t *size,
+                                 uint8_t key[MDB_ENCRYPT_KEY_SIZE],
+                                 mdb_error *err) {
+  if (*size < MDB_SPAN_SIZE || *size > MDB_CHUNK_SIZE_MAX)
+    return mdb_error_set(err, MDBEE_EINVAL, "chunk of %zu bytes", *size);
+  mdb_keccak h;
+  mdb_keccak_init(&h);
+  mdb_keccak_update(&h, KEY_DOMAIN, sizeof KEY_DOMAIN);
+  mdb_keccak_update(&h, secret, MDB_ENCRYPT_SECRET_SIZE);
+  mdb_keccak_update(&h, chunk, *size);
+  mdb_keccak_final(&h, key);
+  sodium_memzero(&h, sizeof h);
+  struct padding pd = {key};
+  return mdb_encrypt_chunk(key, chunk, size, derived_padding, &pd, err);
+}
+
+static int seal_convergent(void *ctx, uint8_t *chunk, size_t *size,
+                           uint8_t *key, mdb_error *err) {
+  return mdb_encrypt_chunk_convergent(ctx, chunk, size, key, err);
+}
+
+static void free_secret(void *ctx) {
+  sodium_memzero(ctx, MDB_ENCRYPT_SECRET_SIZE);
+  free(ctx);
+}
+
+int mdb_encrypt_convergent_splitter_new(
+    const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE], mdb_chunk_sink sink,
+    void *ctx, mdb_splitter **out, mdb_error *err) {
+  uint8_t *copy = malloc(MDB_ENCRYPT_SECRET_SIZE);
+  if (!copy) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  memcpy(copy, secret, MDB_ENCRYPT_SECRET_SIZE);
+  mdb_tree_codec codec = {.ref_size = MDB_ENCRYPT_REF_SIZE,
+                          .seal = seal_convergent,
+                          .ctx = copy,
+                          .free_ctx = free_secret};
+  int rc = mdb_tree_splitter_new(&codec, sink, ctx, out, err);
+  if (rc != MDBEE_OK) free_secret(copy);
+  return rc;
+}
+
+int mdb_encrypt_convergent_split(const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE],
+                                 const void *data, size_t len,
+                                 mdb_chunk_sink sink, void *ctx,
+                                 uint8_t ref[MDB_ENCRYPT_REF_SIZE],
+                                 mdb_error *err) {
+  mdb_splitter *sp;
+  int rc = mdb_encrypt_convergent_splitter_new(secret, sink, ctx, &sp, err);
+  if (rc != MDBEE_OK) return rc;
+  rc = mdb_splitter_write(sp, data, len, err);
+  if (rc == MDBEE_OK) rc = mdb_encrypt_splitter_finish(sp, ref, err);
+  mdb_splitter_free(sp);
+  return rc;
+}
+
 int mdb_encrypt_tree_split(const void *data, size_t len,
                            mdb_encrypt_random random, void *rctx,
                            mdb_chunk_sink sink, void *ctx,

@@ -124,6 +124,18 @@ int mdb_key_generate(mdb_key **out, mdb_error *err) {
   return rc;
 }
 
+void mdb_key_derive(const mdb_key *key, const char *domain,
+                    uint8_t out[MDB_KEY_SECRET_SIZE]) {
+  /* Keccak is not open to length extension, and the NUL ends the domain,
+   * so prefixing it is enough to keep domains apart. */
+  mdb_keccak ctx;
+  mdb_keccak_init(&ctx);
+  mdb_keccak_update(&ctx, domain, strlen(domain) + 1);
+  mdb_keccak_update(&ctx, key->secret, MDB_KEY_SECRET_SIZE);
+  mdb_keccak_final(&ctx, out);
+  sodium_memzero(&ctx, sizeof ctx);
+}
+
 void mdb_key_address(const mdb_key *key, uint8_t address[MDB_ADDRESS_SIZE]) {
   memcpy(address, key->address, MDB_ADDRESS_SIZE);
 }

@@ -62,7 +62,8 @@ struct mdb_mr_node {
   uint8_t read_type; /* type byte as read; only used while !loaded */
   mdb_mr_meta meta;
   bool has_address; /* false = changed since last saved (or never saved) */
-  uint8_t address[MDB_REF_SIZE];
+  uint8_t address_size; /* 32, or 64 (address || key) for an encrypted node */
+  uint8_t address[MDB_MANTARAY_REF_MAX];
 
   /* Known once loaded (always for nodes created in memory). */
   bool loaded;

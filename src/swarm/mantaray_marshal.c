@@ -4,7 +4,7 @@
  *   | entry (reference size) | fork bitmap (32, bit b = byte b, LSB first)
  *   | forks in byte order:
  *       type (1) | prefix length (1) | prefix (30, zero padded)
- *       | child address (32)
+ *       | child reference (reference size: 32, or 64 when encrypted)
  *       [| metadata size (2, big-endian) | JSON, '\n'-padded so that
  *          size field + JSON is a multiple of 32]
  *
@@ -26,28 +26,33 @@ static size_t meta_padded(size_t json) {
   return json + (32 - with_size % 32) % 32;
 }
 
-/* Reference size written in the header.  A node without an entry still
- * writes 32 zero bytes, as both Bee and bee-js do for inner nodes: Bee
- * reads every fork reference with this size and skips all forks when it is
- * 0.  An empty entry read from bee-js (its "/" nodes) stays empty only
- * where no forks depend on it. */
+/* Reference size written in the header.  Bee reads the entry and every
+ * fork reference with this one size (and skips all forks when it is 0), so
+ * the children's reference size wins: a node without an entry still writes
+ * zero bytes of that size, as Bee and bee-js do for inner nodes.  An empty
+ * entry read from bee-js (its "/" nodes) stays empty only where no forks
+ * depend on it. */
 static size_t header_ref_size(const mdb_mr_node *node) {
-  if (node->has_entry && (node->entry_size || !node->n_forks))
-    return node->entry_size;
-  return MDB_REF_SIZE;
+  if (node->n_forks) return node->forks[0].node->address_size;
+  return node->has_entry ? node->entry_size : MDB_REF_SIZE;
 }
 
 int mdb_mr_marshal(const mdb_mr_node *node, uint8_t **out, size_t *len,
                    mdb_error *err) {
   size_t ref_size = header_ref_size(node);
-  if (ref_size == 64 && node->n_forks)
+  if (node->has_entry && node->entry_size && node->entry_size != ref_size)
     return mdb_error_set(err, MDBEE_EINVAL,
-                         "a node holding a 64-byte entry cannot have forks "
-                         "(Bee would read their addresses as 64 bytes)");
+                         "a %u-byte entry beside %zu-byte child references "
+                         "(Bee reads them all with one size)",
+                         node->entry_size, ref_size);
   size_t size = MDB_MR_HEADER_SIZE + ref_size + MDB_MR_BITMAP_SIZE;
   for (size_t i = 0; i < node->n_forks; i++) {
     const mdb_mr_node *child = node->forks[i].node;
-    size += MDB_MR_FORK_PRE_REF_SIZE + MDB_REF_SIZE;
+    if (child->has_address && child->address_size != ref_size)
+      return mdb_error_set(err, MDBEE_EINVAL,
+                           "child references of %u and %zu bytes in one node",
+                           child->address_size, ref_size);
+    size += MDB_MR_FORK_PRE_REF_SIZE + ref_size;
     if (child->meta.n) {
       size_t m = meta_padded(mdb_mr_meta_json_size(&child->meta));
       if (m > MDB_MANTARAY_META_MAX)
@@ -83,8 +88,8 @@ int mdb_mr_marshal(const mdb_mr_node *node, uint8_t **out, size_t *len,
     o[1] = f->prefix_len;
     memcpy(o + 2, f->prefix, f->prefix_len);
     o += MDB_MR_FORK_PRE_REF_SIZE;
-    memcpy(o, child->address, MDB_REF_SIZE);
-    o += MDB_REF_SIZE;
+    memcpy(o, child->address, ref_size);
+    o += ref_size;
     if (child->meta.n) {
       size_t json = mdb_mr_meta_json_size(&child->meta);
       size_t padded = meta_padded(json);

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "mdbee/encrypt.h"
 #include "mdbee/hex.h"
 #include "mantaray_internal.h"
 
@@ -18,6 +21,8 @@ struct mdb_mantaray {
   mdb_chunk_source source;
   void *ctx;
   size_t loads;
+  bool encrypt; /* save seals every node but the root with secret */
+  uint8_t secret[MDB_ENCRYPT_SECRET_SIZE];
 };
 
 int mdb_mantaray_new(mdb_mantaray **out, mdb_error *err) {
@@ -41,6 +46,7 @@ int mdb_mantaray_open(const uint8_t root[MDB_REF_SIZE],
     return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a manifest");
   }
   memcpy(m->root->address, root, MDB_REF_SIZE);
+  m->root->address_size = MDB_REF_SIZE;
   m->root->has_address = true;
   m->source = source;
   m->ctx = ctx;
@@ -52,7 +58,14 @@ void mdb_mantaray_free(mdb_mantaray *m) {
   if (!m)
     return;
   mdb_mr_node_free(m->root);
+  sodium_memzero(m->secret, sizeof m->secret);
   free(m);
+}
+
+void mdb_mantaray_encrypt(mdb_mantaray *m,
+                          const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE]) {
+  memcpy(m->secret, secret, MDB_ENCRYPT_SECRET_SIZE);
+  m->encrypt = true;
 }
 
 size_t mdb_mantaray_loads(const mdb_mantaray *m) { return m->loads; }
@@ -96,10 +109,17 @@ static int node_source(void *ctx, const uint8_t address[MDB_REF_SIZE],
 
 /* Reads the serialised node at node->address into *data (malloc'd):
  * one verified chunk, or, when its span says the node was split, the
- * verified join of its chunk tree. */
+ * verified join of its chunk tree; an encrypted node (64-byte reference)
+ * is joined and decrypted with the key its reference carries. */
 static int read_node(mdb_mantaray *m, const mdb_mr_node *node,
                      const char *hex, uint8_t **data, size_t *len,
                      mdb_error *err) {
+  if (node->address_size == MDB_ENCRYPT_REF_SIZE) {
+    node_read r = {m, node->address, NULL, 0};
+    int rc = mdb_encrypt_tree_join(node->address, node_source, &r,
+                                   MDB_MR_NODE_MAX, data, len, err);
+    return rc ? mdb_error_wrap(err, "manifest node %s", hex) : MDBEE_OK;
+  }
   uint8_t *buf = malloc(MDB_CHUNK_SIZE_MAX);
   if (!buf)
     return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a chunk");
@@ -486,14 +506,27 @@ int mdb_mantaray_walk(mdb_mantaray *m, mdb_mantaray_visit visit, void *ctx,
   return rc;
 }
 
-/* Writes node's chunk to sink and records its address. */
-static int emit(mdb_mr_node *node, mdb_chunk_sink sink, void *ctx,
-                mdb_error *err) {
+/* Writes node's chunk to sink and records its reference.  In an encrypted
+ * tree every node but the root is sealed (as Bee stores every node of a
+ * swarm-encrypt manifest); the root stays a plain chunk (with 64-byte
+ * references inside) because a gateway resolving a feed follows only
+ * 32-byte roots (docs/protocol.md, "Encrypted publication"). */
+static int emit(mdb_mantaray *m, mdb_mr_node *node, mdb_chunk_sink sink,
+                void *ctx, mdb_error *err) {
   uint8_t *payload;
   size_t len;
   int rc = mdb_mr_marshal(node, &payload, &len, err);
   if (rc)
     return rc;
+  node->address_size = MDB_REF_SIZE;
+  if (m->encrypt && node != m->root) {
+    rc = mdb_encrypt_convergent_split(m->secret, payload, len, sink, ctx,
+                                      node->address, err);
+    free(payload);
+    node->address_size = MDB_ENCRYPT_REF_SIZE;
+    node->has_address = rc == MDBEE_OK;
+    return rc;
+  }
   if (len > MDB_CHUNK_PAYLOAD_MAX) {
     /* Bee and bee-js store a node as bytes (POST /bytes, the file
      * splitter), so a node past one chunk becomes a chunk tree whose root
@@ -527,21 +560,21 @@ static int emit(mdb_mr_node *node, mdb_chunk_sink sink, void *ctx,
   return rc;
 }
 
-static int save_node(mdb_mr_node *node, mdb_chunk_sink sink, void *ctx,
-                     mdb_error *err) {
+static int save_node(mdb_mantaray *m, mdb_mr_node *node, mdb_chunk_sink sink,
+                     void *ctx, mdb_error *err) {
   if (node->has_address)
     return MDBEE_OK;
   for (size_t i = 0; i < node->n_forks; i++) {
-    int rc = save_node(node->forks[i].node, sink, ctx, err);
+    int rc = save_node(m, node->forks[i].node, sink, ctx, err);
     if (rc)
       return rc;
   }
-  return emit(node, sink, ctx, err);
+  return emit(m, node, sink, ctx, err);
 }
 
 int mdb_mantaray_save(mdb_mantaray *m, mdb_chunk_sink sink, void *ctx,
                       uint8_t root[MDB_REF_SIZE], mdb_error *err) {
-  int rc = save_node(m->root, sink, ctx, err);
+  int rc = save_node(m, m->root, sink, ctx, err);
   if (rc == MDBEE_OK)
     memcpy(root, m->root->address, MDB_REF_SIZE);
   return rc;

@@ -20,11 +20,7 @@ static int read_forks(const uint8_t *p, size_t len, size_t base,
   for (unsigned b = 0; b < 256; b++) {
     if (!(bitmap[b / 8] >> (b % 8) & 1))
       continue;
-    if (fork_ref_size != MDB_REF_SIZE)
-      return bad(err, base + off,
-                 "64-byte fork references (encrypted manifest) are not "
-                 "supported");
-    if (len - off < MDB_MR_FORK_PRE_REF_SIZE + MDB_REF_SIZE)
+    if (len - off < MDB_MR_FORK_PRE_REF_SIZE + fork_ref_size)
       return bad(err, base + off, "fork record truncated");
     const uint8_t *f = p + off;
     uint8_t type = f[0], prefix_len = f[1];
@@ -33,7 +29,7 @@ static int read_forks(const uint8_t *p, size_t len, size_t base,
     if (f[2] != b)
       return bad(err, base + off + 2,
                  "fork prefix does not start with its bitmap byte");
-    off += MDB_MR_FORK_PRE_REF_SIZE + MDB_REF_SIZE;
+    off += MDB_MR_FORK_PRE_REF_SIZE + fork_ref_size;
     mdb_mr_meta meta = {NULL, 0};
     if (type & MDB_MR_TYPE_WITH_METADATA) {
       if (len - off < 2)
@@ -57,7 +53,8 @@ static int read_forks(const uint8_t *p, size_t len, size_t base,
     child->read_type = type;
     child->meta = meta;
     child->has_address = true;
-    memcpy(child->address, f + MDB_MR_FORK_PRE_REF_SIZE, MDB_REF_SIZE);
+    child->address_size = (uint8_t)fork_ref_size;
+    memcpy(child->address, f + MDB_MR_FORK_PRE_REF_SIZE, fork_ref_size);
     int rc = mdb_mr_fork_insert(node, f + 2, prefix_len, child, err);
     if (rc) {
       mdb_mr_node_free(child);

@@ -171,6 +171,70 @@ static void test_reference_depends_on_randomness(void **state) {
   test_store_free(&s);
 }
 
+/* Convergent keys: the same secret and data give the same chunks (so
+ * unchanged data deduplicates), another secret gives others; the key of
+ * each chunk is what the writer derived, and the tree reads back with the
+ * ordinary joiner, chunk by chunk as Bee decrypts. */
+static void test_convergent(void **state) {
+  (void)state;
+  uint8_t s1[MDB_ENCRYPT_SECRET_SIZE], s2[MDB_ENCRYPT_SECRET_SIZE];
+  memset(s1, 1, sizeof s1);
+  memset(s2, 2, sizeof s2);
+  const size_t lengths[] = {0, 100, 4096, 64 * 4096 + 1, 300000};
+  for (size_t t = 0; t < sizeof lengths / sizeof lengths[0]; t++) {
+    size_t n = lengths[t];
+    uint8_t *data = test_pattern(n), *out = NULL;
+    uint8_t a[MDB_ENCRYPT_REF_SIZE], b[MDB_ENCRYPT_REF_SIZE],
+        c[MDB_ENCRYPT_REF_SIZE];
+    test_store sa = {0}, sb = {0};
+    mdb_error err = {0};
+    assert_int_equal(mdb_encrypt_convergent_split(s1, data, n, test_store_sink,
+                                                  &sa, a, &err),
+                     MDBEE_OK);
+    assert_int_equal(mdb_encrypt_convergent_split(s1, data, n, test_store_sink,
+                                                  &sb, b, &err),
+                     MDBEE_OK);
+    assert_int_equal(mdb_encrypt_convergent_split(s2, data, n, NULL, NULL, c,
+                                                  &err),
+                     MDBEE_OK);
+    assert_memory_equal(a, b, sizeof a);
+    assert_memory_not_equal(a, c, MDB_REF_SIZE);
+    assert_int_equal(sa.n, sb.n);
+    for (size_t i = 0; i < sa.n; i++) {
+      assert_int_equal(sa.size[i], MDB_CHUNK_SIZE_MAX);
+      assert_memory_equal(sa.data[i], sb.data[i], MDB_CHUNK_SIZE_MAX);
+    }
+    size_t len;
+    assert_int_equal(mdb_encrypt_tree_join(a, test_store_source, &sa, n, &out,
+                                           &len, &err),
+                     MDBEE_OK);
+    assert_int_equal(len, n);
+    assert_true(n == 0 || memcmp(out, data, n) == 0);
+    free(out);
+    free(data);
+    test_store_free(&sa);
+    test_store_free(&sb);
+  }
+  /* One chunk: the key is Keccak256 of the domain, the secret and the
+   * plain chunk, and the padding comes from the key. */
+  uint8_t chunk[MDB_CHUNK_SIZE_MAX], key[32], want_key[32];
+  size_t size = MDB_SPAN_SIZE + 5;
+  mdb_bmt_span_encode(5, chunk);
+  memcpy(chunk + MDB_SPAN_SIZE, "hello", 5);
+  uint8_t seed[sizeof "mdbee:chunk-key:v1" + 32 + 13];
+  memcpy(seed, "mdbee:chunk-key:v1", sizeof "mdbee:chunk-key:v1");
+  memcpy(seed + sizeof "mdbee:chunk-key:v1", s1, 32);
+  memcpy(seed + sizeof "mdbee:chunk-key:v1" + 32, chunk, 13);
+  mdb_keccak256(seed, sizeof seed, want_key);
+  assert_int_equal(mdb_encrypt_chunk_convergent(s1, chunk, &size, key, NULL),
+                   MDBEE_OK);
+  assert_memory_equal(key, want_key, 32);
+  assert_int_equal(size, MDB_CHUNK_SIZE_MAX);
+  assert_int_equal(mdb_encrypt_chunk_open(key, chunk, &size, NULL), MDBEE_OK);
+  assert_int_equal(size, MDB_SPAN_SIZE + 5);
+  assert_memory_equal(chunk + MDB_SPAN_SIZE, "hello", 5);
+}
+
 static void test_join_detects_corruption_and_wrong_key(void **state) {
   (void)state;
   test_store s = {0};
@@ -253,6 +317,7 @@ int main(void) {
       cmocka_unit_test(test_tree_round_trip),
       cmocka_unit_test(test_reference_depends_on_randomness),
       cmocka_unit_test(test_join_detects_corruption_and_wrong_key),
+      cmocka_unit_test(test_convergent),
       cmocka_unit_test(test_splitter_kinds_do_not_mix),
       cmocka_unit_test(test_random_failure),
       cmocka_unit_test(test_system_random),

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "mdbee/chunk.h"
+#include "mdbee/encrypt.h"
 #include "mdbee/ingest.h"
 #include "mdbee/mantaray.h"
 #include "mdbee/publish.h"
@@ -131,7 +132,18 @@ static const mdb_publish_collection collections[] = {
     {"notes", NULL, 0, NULL, 0},
 };
 
-static void open_fixture(struct fixture *f, uint32_t keep_last) {
+static void open_publisher(struct fixture *f, uint32_t keep_last, int encrypt) {
+  mdb_publish_options opts = {.db = "shop", .collections = collections,
+                              .n_collections = 2, .key = f->key,
+                              .keep_last = keep_last, .encrypt = encrypt};
+  memset(opts.topic, 0xab, 32);
+  mdb_error err = {0};
+  if (mdb_publisher_new(&opts, f->store, &f->target, &f->pub, &err) != MDBEE_OK)
+    fail_msg("%s", err.message);
+}
+
+static void open_fixture_encrypted(struct fixture *f, uint32_t keep_last,
+                                   int encrypt) {
   strcpy(f->dir, "/tmp/mdbee-publish-XXXXXX");
   assert_non_null(mkdtemp(f->dir));
   assert_int_equal(mdb_store_open(f->dir, &f->store, NULL), MDBEE_OK);
@@ -142,13 +154,11 @@ static void open_fixture(struct fixture *f, uint32_t keep_last) {
   assert_int_equal(mdb_key_from_secret(secret, &f->key, NULL), MDBEE_OK);
   f->target = (mdb_publish_target){&f->bee, fake_begin, fake_put, fake_flush,
                                    fake_soc, fake_pin, fake_unpin};
-  mdb_publish_options opts = {.db = "shop", .collections = collections,
-                              .n_collections = 2, .key = f->key,
-                              .keep_last = keep_last};
-  memset(opts.topic, 0xab, 32);
-  mdb_error err = {0};
-  if (mdb_publisher_new(&opts, f->store, &f->target, &f->pub, &err) != MDBEE_OK)
-    fail_msg("%s", err.message);
+  open_publisher(f, keep_last, encrypt);
+}
+
+static void open_fixture(struct fixture *f, uint32_t keep_last) {
+  open_fixture_encrypted(f, keep_last, 0);
 }
 
 static void close_fixture(struct fixture *f) {
@@ -199,13 +209,20 @@ static char *read_path(struct fixture *f, const uint8_t root[32], const char *pa
     return NULL;
   }
   assert_int_equal(rc, MDBEE_OK);
-  uint8_t ref[32];
-  memcpy(ref, e.ref, 32);
+  uint8_t ref[MDB_ENCRYPT_REF_SIZE];
+  size_t ref_size = e.ref_size;
+  memcpy(ref, e.ref, ref_size);
   mdb_mantaray_free(tree);
   uint8_t *data;
   size_t len;
-  assert_int_equal(mdb_chunk_tree_join(ref, fake_source, &f->bee, 1 << 20, &data, &len, NULL),
-                   MDBEE_OK);
+  if (ref_size == MDB_ENCRYPT_REF_SIZE)
+    assert_int_equal(mdb_encrypt_tree_join(ref, fake_source, &f->bee, 1 << 20,
+                                           &data, &len, NULL),
+                     MDBEE_OK);
+  else
+    assert_int_equal(mdb_chunk_tree_join(ref, fake_source, &f->bee, 1 << 20,
+                                         &data, &len, NULL),
+                     MDBEE_OK);
   char *text = malloc(len + 1);
   memcpy(text, data, len);
   text[len] = '\0';
@@ -263,12 +280,11 @@ static void test_layout(void **state) {
 
 /* The same final data through different histories gives the same state
  * root (docs/protocol.md, "State root and snapshot root"). */
-static void test_state_root_depends_only_on_data(void **state) {
-  (void)state;
+static void state_root_depends_only_on_data(int encrypt) {
   uint8_t roots[3][32];
   for (int history = 0; history < 3; history++) {
     struct fixture f = {0};
-    open_fixture(&f, 0);
+    open_fixture_encrypted(&f, 0, encrypt);
     mdb_publish_result r;
     srand(100 + history);
     if (history == 1) {
@@ -296,11 +312,15 @@ static void test_state_root_depends_only_on_data(void **state) {
   assert_memory_equal(roots[0], roots[2], 32);
 }
 
-/* One changed document among many rewrites only the nodes on its paths. */
-static void test_update_touches_few_chunks(void **state) {
+static void test_state_root_depends_only_on_data(void **state) {
   (void)state;
+  state_root_depends_only_on_data(0);
+}
+
+/* One changed document among many rewrites only the nodes on its paths. */
+static void update_touches_few_chunks(int encrypt) {
   struct fixture f = {0};
-  open_fixture(&f, 0);
+  open_fixture_encrypted(&f, 0, encrypt);
   for (int32_t id = 1; id <= 2000; id++) change(&f, "notes", id, "n");
   mdb_publish_result r;
   snapshot(&f, 1700000000, &r);
@@ -312,7 +332,14 @@ static void test_update_touches_few_chunks(void **state) {
                 (unsigned long long)full, (unsigned long long)r.manifest_chunks);
   assert_true(r.manifest_chunks * 10 < full);
   assert_true(r.manifest_chunks <= 24);
+  /* Only the new document's chunk and the rewritten nodes went out. */
+  assert_true(r.chunks_uploaded <= r.manifest_chunks + 4);
   close_fixture(&f);
+}
+
+static void test_update_touches_few_chunks(void **state) {
+  (void)state;
+  update_touches_few_chunks(0);
 }
 
 /* A failure before the commit keeps the pending changes; the retry
@@ -358,6 +385,118 @@ static void test_retention_unpins_old_snapshots(void **state) {
   close_fixture(&f);
 }
 
+/* ---- encrypted publication ---------------------------------------------- */
+
+static int ref_size_is_64(void *ctx, const mdb_mantaray_entry *e,
+                          mdb_error *err) {
+  (void)err;
+  size_t *n = ctx;
+  assert_int_equal(e->ref_size, MDB_ENCRYPT_REF_SIZE);
+  (*n)++;
+  return MDBEE_OK;
+}
+
+static int contains(const struct fake_bee *b, const char *text) {
+  size_t n = strlen(text);
+  for (size_t i = 0; i < b->n; i++)
+    for (size_t j = 0; j + n <= b->chunks[i].size; j++)
+      if (memcmp(b->chunks[i].data + j, text, n) == 0) return 1;
+  return 0;
+}
+
+static void test_encrypted_layout(void **state) {
+  (void)state;
+  struct fixture f = {0};
+  open_fixture_encrypted(&f, 0, 1);
+  change(&f, "people", 1, "Tartu");
+  change(&f, "people", 2, "Lima");
+  change(&f, "notes", 7, "Valparaiso");
+  mdb_publish_result r;
+  snapshot(&f, 1700000000, &r);
+  assert_true(r.published);
+  assert_int_equal(f.bee.pins, 1);
+  /* Every entry and every node below the root: 64-byte references. */
+  mdb_mantaray *tree;
+  assert_int_equal(mdb_mantaray_open(r.root, fake_source, &f.bee, &tree, NULL),
+                   MDBEE_OK);
+  size_t entries = 0;
+  assert_int_equal(mdb_mantaray_walk(tree, ref_size_is_64, &entries, NULL),
+                   MDBEE_OK);
+  mdb_mantaray_free(tree);
+  assert_true(entries >= 8); /* 3 documents, 2 index entries, 2 collection
+                                $meta, $meta, index.html, "/" */
+  /* Every chunk is encrypted (4104 bytes) but four: the root nodes of the
+   * snapshot and of its state (the same minus $meta), and the two nodes
+   * of the feed manifest. */
+  size_t plain = 0;
+  int root_plain = 0, feed_plain = 0;
+  for (size_t i = 0; i < f.bee.n; i++) {
+    if (f.bee.chunks[i].size == MDB_CHUNK_SIZE_MAX) continue;
+    plain++;
+    root_plain += memcmp(f.bee.chunks[i].address, r.root, 32) == 0 ||
+                  memcmp(f.bee.chunks[i].address, r.state_root, 32) == 0;
+    feed_plain |= memcmp(f.bee.chunks[i].address, r.feed_manifest, 32) == 0;
+  }
+  assert_int_equal(plain, 4);
+  assert_true(root_plain == 2 && feed_plain);
+  /* No document text, field or index name, or document path in clear. */
+  const char *secret_words[] = {"Tartu", "Lima", "Valparaiso", "city", "_id",
+                                "by_city", "$indexes", "i-1", "stateRoot",
+                                "<html"};
+  for (size_t i = 0; i < sizeof secret_words / sizeof *secret_words; i++)
+    if (contains(&f.bee, secret_words[i]))
+      fail_msg("\"%s\" is readable in an uploaded chunk", secret_words[i]);
+  /* ... yet everything reads back through the keys in the references. */
+  char *doc = read_path(&f, r.root, "people/i-1");
+  assert_non_null(strstr(doc, "\"Tartu\""));
+  free(doc);
+  char *meta = read_path(&f, r.root, "$meta");
+  assert_non_null(strstr(meta, "\"stateRoot\""));
+  free(meta);
+  char *cmeta = read_path(&f, r.root, "people/$meta");
+  assert_non_null(strstr(cmeta, "\"count\": 2"));
+  free(cmeta);
+  /* Publishing again re-sends nothing that is already there. */
+  size_t stored = f.bee.n;
+  change(&f, "people", 1, "Tartu");
+  snapshot(&f, 1700000060, &r);
+  assert_int_equal(r.documents_written, 0);
+  assert_true(f.bee.n - stored <= 4); /* only $meta's chunks and the root */
+  close_fixture(&f);
+}
+
+static void test_encrypted_state_root_depends_only_on_data(void **state) {
+  (void)state;
+  state_root_depends_only_on_data(1);
+}
+
+static void test_encrypted_update_touches_few_chunks(void **state) {
+  (void)state;
+  update_touches_few_chunks(1);
+}
+
+/* A state published one way is refused the other way, naming the key. */
+static void test_encrypt_switch_is_refused(void **state) {
+  (void)state;
+  for (int was = 0; was < 2; was++) {
+    struct fixture f = {0};
+    open_fixture_encrypted(&f, 0, was);
+    change(&f, "people", 1, "Tartu");
+    mdb_publish_result r;
+    snapshot(&f, 1700000000, &r);
+    mdb_publisher_free(f.pub);
+    open_publisher(&f, 0, !was);
+    change(&f, "people", 2, "Lima");
+    mdb_error err = {0};
+    mdb_publish_stamp stamp = {.time = 1700000060};
+    assert_int_equal(mdb_publisher_snapshot(f.pub, &stamp, &r, &err),
+                     MDBEE_ECONFIG);
+    assert_non_null(strstr(err.message, "snapshot.encrypt"));
+    assert_non_null(strstr(err.message, "state_dir"));
+    close_fixture(&f);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_layout),
@@ -365,6 +504,10 @@ int main(void) {
       cmocka_unit_test(test_update_touches_few_chunks),
       cmocka_unit_test(test_failure_keeps_pending),
       cmocka_unit_test(test_retention_unpins_old_snapshots),
+      cmocka_unit_test(test_encrypted_layout),
+      cmocka_unit_test(test_encrypted_state_root_depends_only_on_data),
+      cmocka_unit_test(test_encrypted_update_touches_few_chunks),
+      cmocka_unit_test(test_encrypt_switch_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
