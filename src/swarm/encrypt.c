@@ -137,20 +137,24 @@ struct padding {
 static int derived_padding(void *ctx, uint8_t *buf, size_t len,
                            mdb_error *err) {
   (void)err;
+  enum { BLOCKS = MDB_CHUNK_PAYLOAD_MAX / MDB_KECCAK_SIZE,
+         SEED = sizeof PAD_DOMAIN + MDB_ENCRYPT_KEY_SIZE + 4 };
   const struct padding *pd = ctx;
-  uint8_t block[MDB_KECCAK_SIZE];
-  for (size_t off = 0, i = 0; off < len; off += sizeof block, i++) {
-    uint8_t ctr[4] = {(uint8_t)i, (uint8_t)(i >> 8), (uint8_t)(i >> 16),
-                      (uint8_t)(i >> 24)};
-    mdb_keccak h;
-    mdb_keccak_init(&h);
-    mdb_keccak_update(&h, PAD_DOMAIN, sizeof PAD_DOMAIN);
-    mdb_keccak_update(&h, pd->key, MDB_ENCRYPT_KEY_SIZE);
-    mdb_keccak_update(&h, ctr, sizeof ctr);
-    mdb_keccak_final(&h, block);
-    size_t n = len - off < sizeof block ? len - off : sizeof block;
-    memcpy(buf + off, block, n);
+  uint8_t seed[BLOCKS][SEED], block[BLOCKS][MDB_KECCAK_SIZE];
+  const uint8_t *in[BLOCKS];
+  uint8_t *out[BLOCKS];
+  size_t n = (len + MDB_KECCAK_SIZE - 1) / MDB_KECCAK_SIZE;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t *s = seed[i];
+    memcpy(s, PAD_DOMAIN, sizeof PAD_DOMAIN);
+    memcpy(s + sizeof PAD_DOMAIN, pd->key, MDB_ENCRYPT_KEY_SIZE);
+    for (int b = 0; b < 4; b++)
+      s[SEED - 4 + b] = (uint8_t)(i >> (8 * b));
+    in[i] = s;
+    out[i] = block[i];
   }
+  mdb_keccak256_many(in, SEED, out, n);
+  memcpy(buf, block, len);
   return MDBEE_OK;
 }
 
