@@ -101,19 +101,29 @@ static int open_sealed(void *ctx, const uint8_t *key, uint8_t *chunk,
   return mdb_encrypt_chunk_open(key, chunk, size, err);
 }
 
+/* An encrypting splitter sealing with seal(sctx, ...); sctx (NULL: out of
+ * memory) is freed with free_ctx by mdb_splitter_free, or here on failure. */
+static int sealing_splitter(int (*seal)(void *, uint8_t *, size_t *,
+                                        uint8_t *, mdb_error *),
+                            void *sctx, void (*free_ctx)(void *),
+                            mdb_chunk_sink sink, void *ctx,
+                            mdb_splitter **out, mdb_error *err) {
+  if (!sctx) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  mdb_tree_codec codec = {.ref_size = MDB_ENCRYPT_REF_SIZE,
+                          .seal = seal,
+                          .ctx = sctx,
+                          .free_ctx = free_ctx};
+  int rc = mdb_tree_splitter_new(&codec, sink, ctx, out, err);
+  if (rc != MDBEE_OK) free_ctx(sctx);
+  return rc;
+}
+
 int mdb_encrypt_splitter_new(mdb_encrypt_random random, void *rctx,
                              mdb_chunk_sink sink, void *ctx,
                              mdb_splitter **out, mdb_error *err) {
   struct sealer *s = malloc(sizeof *s);
-  if (!s) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
-  *s = (struct sealer){random, rctx};
-  mdb_tree_codec codec = {.ref_size = MDB_ENCRYPT_REF_SIZE,
-                          .seal = seal,
-                          .ctx = s,
-                          .free_ctx = free};
-  int rc = mdb_tree_splitter_new(&codec, sink, ctx, out, err);
-  if (rc != MDBEE_OK) free(s);
-  return rc;
+  if (s) *s = (struct sealer){random, rctx};
+  return sealing_splitter(seal, s, free, sink, ctx, out, err);
 }
 
 int mdb_encrypt_splitter_finish(mdb_splitter *sp,
@@ -122,6 +132,17 @@ int mdb_encrypt_splitter_finish(mdb_splitter *sp,
   if (mdb_tree_splitter_ref_size(sp) != MDB_ENCRYPT_REF_SIZE)
     return mdb_error_set(err, MDBEE_EINVAL, "not an encrypting splitter");
   return mdb_tree_splitter_finish(sp, ref, err);
+}
+
+/* Writes data through the new encrypting splitter sp (rc: how making it
+ * went), finishes and frees it. */
+static int split_once(int rc, mdb_splitter *sp, const void *data, size_t len,
+                      uint8_t ref[MDB_ENCRYPT_REF_SIZE], mdb_error *err) {
+  if (rc != MDBEE_OK) return rc;
+  rc = mdb_splitter_write(sp, data, len, err);
+  if (rc == MDBEE_OK) rc = mdb_encrypt_splitter_finish(sp, ref, err);
+  mdb_splitter_free(sp);
+  return rc;
 }
 
 /* Domains of the convergent derivations (NUL included when hashed). */
@@ -189,15 +210,9 @@ int mdb_encrypt_convergent_splitter_new(
     const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE], mdb_chunk_sink sink,
     void *ctx, mdb_splitter **out, mdb_error *err) {
   uint8_t *copy = malloc(MDB_ENCRYPT_SECRET_SIZE);
-  if (!copy) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
-  memcpy(copy, secret, MDB_ENCRYPT_SECRET_SIZE);
-  mdb_tree_codec codec = {.ref_size = MDB_ENCRYPT_REF_SIZE,
-                          .seal = seal_convergent,
-                          .ctx = copy,
-                          .free_ctx = free_secret};
-  int rc = mdb_tree_splitter_new(&codec, sink, ctx, out, err);
-  if (rc != MDBEE_OK) free_secret(copy);
-  return rc;
+  if (copy) memcpy(copy, secret, MDB_ENCRYPT_SECRET_SIZE);
+  return sealing_splitter(seal_convergent, copy, free_secret, sink, ctx, out,
+                          err);
 }
 
 int mdb_encrypt_convergent_split(const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE],
@@ -205,26 +220,18 @@ int mdb_encrypt_convergent_split(const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE],
                                  mdb_chunk_sink sink, void *ctx,
                                  uint8_t ref[MDB_ENCRYPT_REF_SIZE],
                                  mdb_error *err) {
-  mdb_splitter *sp;
+  mdb_splitter *sp = NULL;
   int rc = mdb_encrypt_convergent_splitter_new(secret, sink, ctx, &sp, err);
-  if (rc != MDBEE_OK) return rc;
-  rc = mdb_splitter_write(sp, data, len, err);
-  if (rc == MDBEE_OK) rc = mdb_encrypt_splitter_finish(sp, ref, err);
-  mdb_splitter_free(sp);
-  return rc;
+  return split_once(rc, sp, data, len, ref, err);
 }
 
 int mdb_encrypt_tree_split(const void *data, size_t len,
                            mdb_encrypt_random random, void *rctx,
                            mdb_chunk_sink sink, void *ctx,
                            uint8_t ref[MDB_ENCRYPT_REF_SIZE], mdb_error *err) {
-  mdb_splitter *sp;
+  mdb_splitter *sp = NULL;
   int rc = mdb_encrypt_splitter_new(random, rctx, sink, ctx, &sp, err);
-  if (rc != MDBEE_OK) return rc;
-  rc = mdb_splitter_write(sp, data, len, err);
-  if (rc == MDBEE_OK) rc = mdb_encrypt_splitter_finish(sp, ref, err);
-  mdb_splitter_free(sp);
-  return rc;
+  return split_once(rc, sp, data, len, ref, err);
 }
 
 int mdb_encrypt_tree_join(const uint8_t ref[MDB_ENCRYPT_REF_SIZE],

@@ -232,16 +232,23 @@ static char *read_path(struct fixture *f, const uint8_t root[32], const char *pa
 
 /* ---- tests -------------------------------------------------------------- */
 
+/* Opens a fixture and publishes two people and a note as snapshot 1. */
+static void publish_three(struct fixture *f, int encrypt, const char *note,
+                          mdb_publish_result *r) {
+  open_fixture_encrypted(f, 0, encrypt);
+  change(f, "people", 1, "Tartu");
+  change(f, "people", 2, "Lima");
+  change(f, "notes", 7, note);
+  snapshot(f, 1700000000, r);
+  assert_true(r->published);
+  assert_int_equal(f->bee.pins, 1);
+}
+
 static void test_layout(void **state) {
   (void)state;
   struct fixture f = {0};
-  open_fixture(&f, 0);
-  change(&f, "people", 1, "Tartu");
-  change(&f, "people", 2, "Lima");
-  change(&f, "notes", 7, "x");
   mdb_publish_result r;
-  snapshot(&f, 1700000000, &r);
-  assert_true(r.published);
+  publish_three(&f, 0, "x", &r);
   assert_int_equal(r.seq, 1);
   assert_int_equal(r.changes, 3);
   assert_int_equal(f.bee.socs, 1);
@@ -408,14 +415,8 @@ static int contains(const struct fake_bee *b, const char *text) {
 static void test_encrypted_layout(void **state) {
   (void)state;
   struct fixture f = {0};
-  open_fixture_encrypted(&f, 0, 1);
-  change(&f, "people", 1, "Tartu");
-  change(&f, "people", 2, "Lima");
-  change(&f, "notes", 7, "Valparaiso");
   mdb_publish_result r;
-  snapshot(&f, 1700000000, &r);
-  assert_true(r.published);
-  assert_int_equal(f.bee.pins, 1);
+  publish_three(&f, 1, "Valparaiso", &r);
   /* Every entry and every node below the root: 64-byte references. */
   mdb_mantaray *tree;
   assert_int_equal(mdb_mantaray_open(r.root, fake_source, &f.bee, &tree, NULL),

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { keccak256 } from 'ethers';
-import { Bee, MantarayNode, PrivateKey, Topic } from '@ethersphere/bee-js';
-import { startStandin } from './harness.mjs';
+import { MantarayNode, PrivateKey, Topic } from '@ethersphere/bee-js';
+import { startWithBatch } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const beeDir = dirname(require.resolve('@ethersphere/bee-js'));
@@ -32,11 +32,7 @@ function xorKeystream(key, data, counter0) {
 }
 
 let bee, client, batch;
-before(async () => {
-  bee = await startStandin();
-  client = new Bee(bee.url);
-  batch = await client.createPostageBatch('1000000000', 20);
-});
+before(async () => ({ bee, client, batch } = await startWithBatch()));
 after(() => bee.stop());
 
 // Encrypts span || payload under a random key, padding the payload to 4096

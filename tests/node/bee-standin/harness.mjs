@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Bee } from '@ethersphere/bee-js';
 
 const SERVER = join(dirname(fileURLToPath(import.meta.url)), 'server.mjs');
 
@@ -41,4 +42,11 @@ export async function startStandin({ env = {}, dataDir, args = [], log } = {}) {
       if (!keepData && !dataDir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// A stand-in with a bee-js client and a usable postage batch.
+export async function startWithBatch(options) {
+  const bee = await startStandin(options);
+  const client = new Bee(bee.url);
+  return { bee, client, batch: await client.createPostageBatch('1000000000', 20) };
 }

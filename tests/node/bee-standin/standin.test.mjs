@@ -10,7 +10,7 @@ import { Bee, MantarayNode, MerkleTree, PrivateKey, Topic, Identifier } from '@e
 import WebSocket from 'ws';
 import { writeFileSync, mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { startStandin } from './harness.mjs';
+import { startStandin, startWithBatch } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const beeDir = dirname(require.resolve('@ethersphere/bee-js'));
@@ -42,11 +42,7 @@ function bytes(n, seed = 1) {
 
 const signer = new PrivateKey('aa'.repeat(32));
 let bee, client, batch;
-before(async () => {
-  bee = await startStandin();
-  client = new Bee(bee.url);
-  batch = await client.createPostageBatch('1000000000', 20);
-});
+before(async () => ({ bee, client, batch } = await startWithBatch()));
 after(() => bee.stop());
 
 test('health and readiness answer as Bee 2.8 does', async () => {
