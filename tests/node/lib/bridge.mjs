@@ -41,7 +41,7 @@ export function workdir() {
 // Writes an mdbee configuration (see config/mdbee.example.yaml) and
 // returns its path.
 export function writeConfig(dir, { mongoUri, beeUrl, keyFile, db = 'shop', collections,
-  interval = '1s', stateDir = join(dir, 'state'), keepLast = 0, metricsListen }) {
+  interval = '1s', stateDir = join(dir, 'state'), keepLast = 0, metricsListen, encrypt = false }) {
   const q = JSON.stringify; // YAML accepts JSON strings
   const colls = collections.map((c) => {
     const lines = [`      - name: ${q(c.name)}`];
@@ -67,7 +67,7 @@ key_file: ${q(keyFile)}
 state_dir: ${q(stateDir)}
 snapshot:
   interval: ${interval}
-${keepLast ? `  retention:\n    keep_last: ${keepLast}\n` : ''}${metricsListen ? `metrics:\n  listen: ${q(metricsListen)}\n` : ''}databases:
+${encrypt ? '  encrypt: true\n' : ''}${keepLast ? `  retention:\n    keep_last: ${keepLast}\n` : ''}${metricsListen ? `metrics:\n  listen: ${q(metricsListen)}\n` : ''}databases:
   - name: ${q(db)}
     collections:
 ${colls}
