@@ -6,7 +6,8 @@
  *                                 then single-document updates, each its
  *                                 own snapshot: chunks written and time
  * The publish target only checks and counts chunks, so the figures are
- * mdbee's own work (encoding, hashing, manifests, LMDB). */
+ * mdbee's own work (encoding, hashing, manifests, LMDB).  With
+ * MDBEE_BENCH_ENCRYPT=1 the publisher encrypts (snapshot.encrypt). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,8 @@ static void bench_open(struct bench *b) {
   b->target = (mdb_publish_target){&b->count, begin, put_chunk, flush, put_soc, pin, pin};
   static const mdb_publish_collection docs = {"docs", NULL, 0, NULL, 0};
   mdb_publish_options opts = {.db = "bench", .collections = &docs,
-                              .n_collections = 1, .key = b->key};
+                              .n_collections = 1, .key = b->key,
+                              .encrypt = getenv("MDBEE_BENCH_ENCRYPT") != NULL};
   check(mdb_publisher_new(&opts, b->store, &b->target, &b->pub, &err), &err, "publisher");
   b->clock = 1700000000;
 }

@@ -67,7 +67,8 @@ int mdb_mantaray_open(const uint8_t root[MDB_REF_SIZE],
                       mdb_chunk_source source, void *ctx,
                       mdb_mantaray **out, mdb_error *err);
 
-/* Makes every later save encrypt each node except the root, with the
+/* Makes every later save encrypt each node except the root (call it right
+ * after mdb_mantaray_new or _open, before any save), with the
  * convergent keys of mdb_encrypt_chunk_convergent under secret (copied,
  * wiped on free), and reference it by its 64-byte address || key, as Bee
  * does for manifests uploaded with swarm-encrypt.  The root stays a plain

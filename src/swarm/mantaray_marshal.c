@@ -50,7 +50,9 @@ int mdb_mr_marshal(const mdb_mr_node *node, uint8_t **out, size_t *len,
     const mdb_mr_node *child = node->forks[i].node;
     if (child->has_address && child->address_size != ref_size)
       return mdb_error_set(err, MDBEE_EINVAL,
-                           "child references of %u and %zu bytes in one node",
+                           "child references of %u and %zu bytes in one node "
+                           "(an encrypted manifest is saved after "
+                           "mdb_mantaray_encrypt)",
                            child->address_size, ref_size);
     size += MDB_MR_FORK_PRE_REF_SIZE + ref_size;
     if (child->meta.n) {

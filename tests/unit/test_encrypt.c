@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "mdbee/encrypt.h"
 #include "mdbee/keccak.h"
@@ -230,6 +231,15 @@ static void test_convergent(void **state) {
                    MDBEE_OK);
   assert_memory_equal(key, want_key, 32);
   assert_int_equal(size, MDB_CHUNK_SIZE_MAX);
+  /* The padding is the ChaCha20 stream under Keccak256(domain || key). */
+  uint8_t pad_seed[sizeof "mdbee:chunk-pad:v1" + 32], pad_key[32];
+  static uint8_t want_pad[4096 - 5];
+  static const uint8_t zero_nonce[12];
+  memcpy(pad_seed, "mdbee:chunk-pad:v1", sizeof "mdbee:chunk-pad:v1");
+  memcpy(pad_seed + sizeof "mdbee:chunk-pad:v1", key, 32);
+  mdb_keccak256(pad_seed, sizeof pad_seed, pad_key);
+  crypto_stream_chacha20_ietf(want_pad, sizeof want_pad, zero_nonce, pad_key);
+  assert_memory_equal(chunk + MDB_SPAN_SIZE + 5, want_pad, sizeof want_pad);
   assert_int_equal(mdb_encrypt_chunk_open(key, chunk, &size, NULL), MDBEE_OK);
   assert_int_equal(size, MDB_SPAN_SIZE + 5);
   assert_memory_equal(chunk + MDB_SPAN_SIZE, "hello", 5);

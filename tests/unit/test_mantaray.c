@@ -845,9 +845,136 @@ static void test_large_node_rejected(void **state) {
   store_free(&s);
 }
 
+/* --- encrypted trees (mdb_mantaray_encrypt) --- */
+
+/* Puts path -> a 64-byte reference (as an encrypted file's) made of fill
+ * and seq. */
+static void put64(mdb_mantaray *m, const char *path, uint8_t fill,
+                  uint32_t seq) {
+  uint8_t ref[64];
+  memset(ref, fill, sizeof ref);
+  memcpy(ref + 60, &seq, 4);
+  mdb_mantaray_kv meta[] = {{"Content-Type", "application/json"}};
+  mdb_mantaray_entry e = {(const uint8_t *)path, strlen(path), ref, 64, meta,
+                          1};
+  mdb_error err = {0};
+  if (mdb_mantaray_put(m, &e, &err))
+    fail_msg("put %s: %s", path, err.message);
+}
+
+/* Entries under "w/" with 200 distinct next bytes make the node at "w/"
+ * wider than a chunk, so it is stored as an encrypted chunk tree. */
+#define ENC_WIDE 200
+static void enc_path(size_t i, char *path) {
+  if (i < ENC_WIDE)
+    snprintf(path, 64, "w/%c/doc-%zu.json", (char)(0x21 + i), i);
+  else
+    snprintf(path, 64, "n/%zu", i);
+}
+
+static int holds(const stored *c, const char *text) {
+  size_t n = strlen(text);
+  for (size_t j = 0; j + n <= c->size; j++)
+    if (memcmp(c->data + j, text, n) == 0) return 1;
+  return 0;
+}
+
+static void enc_build(store *s, int reverse, uint8_t root[32]) {
+  static const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE] = {42};  /* as below */
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  mdb_mantaray_encrypt(m, secret);
+  for (size_t k = 0; k < ENC_WIDE + 20; k++) {
+    size_t i = reverse ? ENC_WIDE + 19 - k : k;
+    char path[64];
+    enc_path(i, path);
+    put64(m, path, 5, (uint32_t)i);
+  }
+  save(m, s, root);
+  mdb_mantaray_free(m);
+}
+
+static void test_encrypted_tree(void **state) {
+  (void)state;
+  static const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE] = {42};
+  store a = {0}, b = {0};
+  uint8_t root[32], again[32], after0[32];
+  enc_build(&a, 0, root);
+  enc_build(&b, 1, again);
+  /* Convergent keys: the same entries give the same chunks. */
+  assert_memory_equal(root, again, 32);
+  assert_int_equal(a.n, b.n);
+  /* The root is a plain chunk whose header says 64-byte references; every
+   * other chunk is encrypted (4104 bytes) and holds no path in clear. */
+  stored *r = store_find(&a, root);
+  assert_non_null(r);
+  assert_true(r->size < MDB_CHUNK_SIZE_MAX);
+  assert_int_equal(r->data[MDB_SPAN_SIZE + 63], 64);
+  for (size_t i = 0; i < a.n; i++) {
+    if (&a.chunks[i] == r) continue;
+    assert_int_equal(a.chunks[i].size, MDB_CHUNK_SIZE_MAX);
+    assert_false(holds(&a.chunks[i], "doc-"));
+    assert_false(holds(&a.chunks[i], "Content-Type"));
+  }
+  assert_true(a.n > ENC_WIDE / 8); /* the wide node is several chunks */
+
+  /* Everything reads back through the keys in the references. */
+  mdb_mantaray *m;
+  mdb_error err = {0};
+  assert_int_equal(mdb_mantaray_open(root, store_source, &a, &m, NULL), 0);
+  for (size_t i = 0; i < ENC_WIDE + 20; i++) {
+    char path[64];
+    enc_path(i, path);
+    mdb_mantaray_entry e;
+    if (mdb_mantaray_lookup(m, (const uint8_t *)path, strlen(path), &e, &err))
+      fail_msg("lookup %s: %s", path, err.message);
+    assert_int_equal(e.ref_size, 64);
+    uint32_t seq;
+    memcpy(&seq, e.ref + 60, 4);
+    assert_int_equal(seq, i);
+  }
+  mdb_mantaray_free(m);
+  /* Without the secret new nodes would be plain beside encrypted ones. */
+  assert_int_equal(mdb_mantaray_open(root, store_source, &a, &m, NULL), 0);
+  put64(m, "n/new", 6, 1);
+  assert_int_equal(mdb_mantaray_save(m, NULL, NULL, after0, &err),
+                   MDBEE_EINVAL);
+  assert_non_null(strstr(err.message, "mdb_mantaray_encrypt"));
+  mdb_mantaray_free(m);
+  /* With it, an incremental save keeps the tree encrypted and readable. */
+  assert_int_equal(mdb_mantaray_open(root, store_source, &a, &m, NULL), 0);
+  mdb_mantaray_encrypt(m, secret);
+  put64(m, "n/new", 6, 1);
+  uint8_t after[32];
+  save(m, &a, after);
+  mdb_mantaray_free(m);
+  assert_memory_not_equal(root, after, 32);
+  assert_int_equal(mdb_mantaray_open(after, store_source, &a, &m, NULL), 0);
+  mdb_mantaray_entry e;
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)"n/new", 5, &e,
+                                       &err),
+                   MDBEE_OK);
+  assert_int_equal(e.ref[0], 6);
+  /* A 32-byte entry above 64-byte child references cannot be written. */
+  put(m, "n/", 1);
+  assert_int_equal(mdb_mantaray_save(m, NULL, NULL, after, &err), MDBEE_EINVAL);
+  mdb_mantaray_free(m);
+  /* A tampered encrypted node is refused. */
+  for (size_t i = 0; i < a.n; i++)
+    if (a.chunks[i].size == MDB_CHUNK_SIZE_MAX) a.chunks[i].data[100] ^= 1;
+  assert_int_equal(mdb_mantaray_open(root, store_source, &a, &m, NULL), 0);
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)"n/201", 5, &e,
+                                       &err),
+                   MDBEE_EVERIFY);
+  mdb_mantaray_free(m);
+  store_free(&a);
+  store_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_answers),
+      cmocka_unit_test(test_encrypted_tree),
       cmocka_unit_test(test_lookup_and_not_found),
       cmocka_unit_test(test_remove_is_canonical),
       cmocka_unit_test(test_lazy_load_and_incremental_save),
