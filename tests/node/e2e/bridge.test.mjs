@@ -308,6 +308,10 @@ test('an encrypted database reads through the feed and mdbee get, and no stored 
   assert.equal(meta.name, DB);
   assert.equal(meta.previousRoot, first.root);
   assert.equal((await read('customers/$meta')).count, 41);
+  // The explorer page, through the "/" entry's index document.
+  const page = await fetch(`${bee.url}/bzz/${feed}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<html/);
 
   const got = await mdbee(['get', '--gateway', bee.url, '--owner', `0x${owner.toHex()}`, '--db', DB,
     `customers/${added._id.toHexString()}`]);
