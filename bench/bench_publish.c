@@ -1,27 +1,73 @@
-/* Publishing cost without MongoDB or Bee in the loop, for
- * docs/performance.md:
- *   bench_publish ingest N        N generated ~1 KiB documents: ingest as a
- *                                 scan, then one full snapshot
- *   bench_publish update N [N..]  for each n: a snapshot of n documents,
- *                                 then single-document updates, each its
- *                                 own snapshot: chunks written and time
- * The publish target only checks and counts chunks, so the figures are
- * mdbee's own work (encoding, hashing, manifests, LMDB).  With
- * MDBEE_BENCH_ENCRYPT=1 the publisher encrypts (snapshot.encrypt). */
+/* Publishing cost without MongoDB or Bee in the loop, for bench/ingest,
+ * bench/update and docs/performance.md:
+ *   bench_publish ingest N [DIR]  N generated ~1 KiB documents through the
+ *                                 ingest path (LMDB pending changes), then
+ *                                 one full snapshot; DIR keeps the state
+ *                                 for bench_publish update
+ *   bench_publish update N [DIR]  single-document updates of a state of N
+ *                                 documents (DIR from ingest, else built
+ *                                 in a temporary one), each its own
+ *                                 snapshot, then one snapshot of 1000
+ *                                 dirty documents
+ * The publisher does all an upload does but the network (have-set checks
+ * and bookkeeping included); its target, the unit tests' fake Bee, only
+ * counts the chunks, so the figures are mdbee's own work: encoding,
+ * hashing, manifests, LMDB.  With MDBEE_BENCH_ENCRYPT=1 the publisher
+ * encrypts (snapshot.encrypt). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mdbee/ingest.h"
 #include "mdbee/publish.h"
+#include "fake_bee.h"
 
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The resident set split at its peak, sampled every 5 ms by a thread:
+ * anonymous memory (heap, LMDB's dirty pages) and pages of the state file
+ * mapped while reading it (the kernel's page cache, shared). */
+static struct {
+  pthread_mutex_t lock;
+  long rss, anon, file; /* KiB */
+  int stop;
+} peak = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void *sample_rss(void *arg) {
+  (void)arg;
+  for (;;) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    long rss = 0, anon = 0, file = 0;
+    while (f && fgets(line, sizeof line, f)) {
+      sscanf(line, "VmRSS: %ld", &rss);
+      sscanf(line, "RssAnon: %ld", &anon);
+      sscanf(line, "RssFile: %ld", &file);
+    }
+    if (f) fclose(f);
+    pthread_mutex_lock(&peak.lock);
+    if (rss > peak.rss) peak.rss = rss, peak.anon = anon, peak.file = file;
+    int stop = peak.stop;
+    pthread_mutex_unlock(&peak.lock);
+    if (stop) return NULL;
+    nanosleep(&(struct timespec){0, 5000000}, NULL);
+  }
 }
 
 static long peak_rss_mib(void) {
@@ -30,43 +76,10 @@ static long peak_rss_mib(void) {
   return ru.ru_maxrss / 1024;
 }
 
-struct counter {
-  uint64_t chunks, bytes;
-};
-
-static int begin(void *ctx, mdb_error *err) {
-  (void)ctx, (void)err;
-  return MDBEE_OK;
-}
-static int put_chunk(void *ctx, const mdb_chunk *c, mdb_error *err) {
-  (void)err;
-  struct counter *k = ctx;
-  k->chunks++;
-  k->bytes += c->size;
-  return MDBEE_OK;
-}
-static int flush(void *ctx, mdb_error *err) {
-  (void)ctx, (void)err;
-  return MDBEE_OK;
-}
-static int put_soc(void *ctx, const uint8_t o[20], const uint8_t i[32],
-                   const uint8_t s[65], const uint8_t *d, size_t n, mdb_error *e) {
-  (void)ctx, (void)o, (void)i, (void)s, (void)d, (void)n, (void)e;
-  return MDBEE_OK;
-}
-static int pin(void *ctx, const uint8_t r[32], mdb_error *e) {
-  (void)ctx, (void)r, (void)e;
-  return MDBEE_OK;
-}
-
 struct bench {
-  char dir[64];
-  mdb_store *store;
-  mdb_ingest *ingest;
-  mdb_key *key;
-  struct counter count;
-  mdb_publish_target target;
-  mdb_publisher *pub;
+  char dir[256];
+  int temporary;
+  fake_setup s;
   int64_t clock;
 };
 
@@ -76,57 +89,108 @@ static void check(int rc, const mdb_error *err, const char *what) {
   exit(1);
 }
 
-static void bench_open(struct bench *b) {
+static void bench_open(struct bench *b, const char *dir) {
   mdb_error err = {0};
-  strcpy(b->dir, "/tmp/mdbee-bench-XXXXXX");
-  if (!mkdtemp(b->dir)) exit(1);
-  check(mdb_store_open(b->dir, &b->store, &err), &err, "store");
+  if (dir) {
+    snprintf(b->dir, sizeof b->dir, "%s", dir);
+  } else {
+    strcpy(b->dir, "/tmp/mdbee-bench-XXXXXX");
+    if (!mkdtemp(b->dir)) exit(1);
+    b->temporary = 1;
+  }
   const char *allow[] = {"bench.docs"};
-  check(mdb_ingest_new(b->store, allow, 1, &b->ingest, &err), &err, "ingest");
   uint8_t secret[32];
   memset(secret, 7, sizeof secret);
-  check(mdb_key_from_secret(secret, &b->key, &err), &err, "key");
-  b->target = (mdb_publish_target){&b->count, begin, put_chunk, flush, put_soc, pin, pin};
   static const mdb_publish_collection docs = {"docs", NULL, 0, NULL, 0};
   mdb_publish_options opts = {.db = "bench", .collections = &docs,
-                              .n_collections = 1, .key = b->key,
+                              .n_collections = 1,
                               .encrypt = getenv("MDBEE_BENCH_ENCRYPT") != NULL};
-  check(mdb_publisher_new(&opts, b->store, &b->target, &b->pub, &err), &err, "publisher");
-  b->clock = 1700000000;
+  b->s.bee.count_only = 1;
+  check(fake_setup_open(&b->s, b->dir, allow, 1, opts, secret, &err), &err,
+        "opening the state");
+  b->clock = 1700000000 + (int64_t)time(NULL) % 100000;
 }
 
 static void bench_close(struct bench *b) {
-  mdb_publisher_free(b->pub);
-  mdb_key_free(b->key);
-  mdb_ingest_free(b->ingest);
-  mdb_store_close(b->store);
-  char cmd[128];
+  fake_setup_close(&b->s);
+  if (!b->temporary) return;
+  char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", b->dir);
   if (system(cmd) != 0) fprintf(stderr, "bench_publish: could not remove %s\n", b->dir);
 }
 
-/* Document i, version v: an ObjectId-like _id (sequential, as ObjectIds of
- * one process are) and about 1 KiB of fields. */
-static void apply(struct bench *b, uint64_t i, int version, int from_scan) {
+static uint64_t mix(uint64_t x) { /* splitmix64 */
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+static const char *const words[] = {
+    "swarm", "chunk", "mantaray", "bee", "postage", "stamp", "feed", "mongo",
+    "replica", "oplog", "change", "stream", "manifest", "keccak", "node",
+    "gateway", "reference", "document", "index", "snapshot", "publish",
+    "é", "ünïcode", "日本", "data", "lorem", "ipsum", "dolor", "sit", "amet"};
+enum { N_WORDS = sizeof words / sizeof words[0] };
+
+static void sentence(uint64_t *r, char *out, size_t len) {
+  size_t at = 0;
+  while (at + 16 < len) {
+    *r = mix(*r);
+    const char *w = words[*r % N_WORDS];
+    at += (size_t)snprintf(out + at, len - at, "%s%s", at ? " " : "", w);
+  }
+  out[at] = '\0';
+}
+
+/* Document i at version v, as one process inserting users would make
+ * them: an ObjectId _id (timestamp, per-process random bytes, counter),
+ * strings, numbers of three types, a date, a nested document and an
+ * array; about 1 KiB of BSON, the text varying from one to the next. */
+static bson_t *make_doc(uint64_t i, int version, uint8_t oid_bytes[12]) {
+  uint64_t r = mix(i * 1000003 + (uint64_t)version);
+  uint32_t ts = 1700000000u + (uint32_t)(i / 50); /* 50 inserts a second */
+  uint32_t counter = 0x3a5b7cu + (uint32_t)i;
+  uint8_t b[12] = {(uint8_t)(ts >> 24), (uint8_t)(ts >> 16), (uint8_t)(ts >> 8),
+                   (uint8_t)ts, 0x5e, 0xd1, 0x0c, 0x4f, 0x93,
+                   (uint8_t)(counter >> 16), (uint8_t)(counter >> 8), (uint8_t)counter};
+  memcpy(oid_bytes, b, 12);
   bson_oid_t oid;
-  uint8_t bytes[12] = {0x65, 0, 0, 0, 0xbe, 0xe0, 0, 0, 0, 0, 0, 0};
-  for (int k = 0; k < 4; k++) bytes[11 - k] = (uint8_t)(i >> (8 * k));
-  bytes[3] = (uint8_t)(i >> 12);
-  bson_oid_init_from_data(&oid, bytes);
-  char text[900];
-  for (size_t k = 0; k < sizeof text - 1; k++) text[k] = (char)('a' + (i * 31 + k * 7 + (size_t)version) % 26);
-  text[sizeof text - 1] = '\0';
-  bson_t *doc = BCON_NEW("_id", BCON_OID(&oid), "n", BCON_INT64((int64_t)i),
-                         "version", BCON_INT32(version), "tags", "[",
-                         BCON_UTF8("bench"), BCON_UTF8("mdbee"), "]", "body",
-                         BCON_UTF8(text));
+  bson_oid_init_from_data(&oid, b);
+  char name[64], email[96], bio[700], city[32], street[64];
+  sentence(&r, name, 24);
+  snprintf(email, sizeof email, "user%llu@example.%s",
+           (unsigned long long)i, (r & 1) ? "org" : "com");
+  sentence(&r, bio, 520 + (size_t)(r % 160));
+  snprintf(city, sizeof city, "City %u", (unsigned)(mix(r) % 500));
+  snprintf(street, sizeof street, "%u %s Street", (unsigned)(r % 9999),
+           words[(r >> 8) % N_WORDS]);
+  return BCON_NEW(
+      "_id", BCON_OID(&oid), "name", BCON_UTF8(name), "email", BCON_UTF8(email),
+      "age", BCON_INT32((int32_t)(18 + r % 70)),
+      "balance", BCON_DOUBLE((double)(r % 1000000) / 100.0),
+      "visits", BCON_INT64((int64_t)(r >> 20)),
+      "active", BCON_BOOL(r & 2),
+      "created", BCON_DATE_TIME((int64_t)ts * 1000),
+      "version", BCON_INT32(version),
+      "address", "{", "street", BCON_UTF8(street), "city", BCON_UTF8(city),
+      "zip", BCON_UTF8("10115"), "geo", "[", BCON_DOUBLE(52.52 + (double)(r % 100) / 1000),
+      BCON_DOUBLE(13.40), "]", "}",
+      "tags", "[", BCON_UTF8(words[r % N_WORDS]), BCON_UTF8(words[(r >> 5) % N_WORDS]),
+      BCON_UTF8(words[(r >> 10) % N_WORDS]), "]",
+      "bio", BCON_UTF8(bio));
+}
+
+static void apply(struct bench *b, uint64_t i, int version, int from_scan) {
+  uint8_t oid[12];
+  bson_t *doc = make_doc(i, version, oid);
   uint8_t key[13] = {BSON_TYPE_OID};
-  memcpy(key + 1, bytes, 12);
+  memcpy(key + 1, oid, 12);
   mdb_source_event ev = {.op = MDB_SOURCE_UPSERT, .from_scan = from_scan,
                          .db = "bench", .coll = "docs", .id_key = key,
                          .id_key_len = 13, .doc = doc};
   mdb_error err = {0};
-  check(mdb_ingest_event(b->ingest, &ev, &err), &err, "ingest event");
+  check(mdb_ingest_event(b->s.ingest, &ev, &err), &err, "ingest event");
   bson_destroy(doc);
 }
 
@@ -134,20 +198,43 @@ static mdb_publish_result snapshot(struct bench *b) {
   mdb_error err = {0};
   mdb_publish_result r;
   mdb_publish_stamp stamp = {.time = b->clock++};
-  check(mdb_publisher_snapshot(b->pub, &stamp, &r, &err), &err, "snapshot");
+  check(mdb_publisher_snapshot(b->s.pub, &stamp, &r, &err), &err, "snapshot");
   return r;
 }
 
-static void load(struct bench *b, uint64_t n, double *t_ingest, double *t_snap,
-                 mdb_publish_result *r) {
+static void commit(struct bench *b) {
   mdb_error err = {0};
-  double t0 = now();
+  check(mdb_ingest_commit(b->s.ingest, &err), &err, "commit");
+}
+
+/* Scan of n documents, then the full snapshot: prints the figures. */
+static void load(struct bench *b, uint64_t n) {
+  double w0 = now(), c0 = cpu_seconds();
   for (uint64_t i = 0; i < n; i++) apply(b, i, 0, 1);
-  check(mdb_ingest_commit(b->ingest, &err), &err, "commit");
-  double t1 = now();
-  *r = snapshot(b);
-  *t_snap = now() - t1;
-  *t_ingest = t1 - t0;
+  commit(b);
+  double w1 = now(), c1 = cpu_seconds();
+  long rss_ingest = peak_rss_mib();
+  mdb_publish_result r = snapshot(b);
+  double w2 = now(), c2 = cpu_seconds();
+  printf("documents: %llu (%.0f MB of chunks sent)\n", (unsigned long long)n,
+         (double)b->s.bee.bytes / 1e6);
+  printf("ingest:    %.1f s wall, %.1f s CPU (%.0f docs/s), peak RSS %ld MiB\n",
+         w1 - w0, c1 - c0, (double)n / (w1 - w0), rss_ingest);
+  printf("snapshot:  %.1f s wall, %.1f s CPU (%.0f docs/s)\n", w2 - w1, c2 - c1,
+         (double)n / (w2 - w1));
+  printf("  walk %.1f s, JSON encode %.1f s CPU, hash %.1f s CPU, manifest "
+         "build %.1f s, store commit %.1f s\n",
+         r.seconds_read, r.seconds_encode, r.seconds_hash, r.seconds_manifest,
+         r.seconds_commit);
+  printf("total:     %.1f s wall, %.1f s CPU\n", w2 - w0, c2 - c0);
+  printf("chunks:    %llu made, %llu sent, %llu manifest\n",
+         (unsigned long long)r.chunks_made, (unsigned long long)r.chunks_uploaded,
+         (unsigned long long)r.manifest_chunks);
+  pthread_mutex_lock(&peak.lock);
+  printf("peak RSS:  %ld MiB (sampled peak %ld MiB: %ld anonymous, %ld mapped "
+         "from the state file)\n",
+         peak_rss_mib(), peak.rss >> 10, peak.anon >> 10, peak.file >> 10);
+  pthread_mutex_unlock(&peak.lock);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -155,63 +242,103 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Number of documents a state directory from `ingest` holds, 0 if none. */
+static uint64_t state_size(const char *dir) {
+  char path[300];
+  snprintf(path, sizeof path, "%s/bench-documents", dir);
+  FILE *f = fopen(path, "r");
+  unsigned long long n = 0;
+  if (f && fscanf(f, "%llu", &n) != 1) n = 0;
+  if (f) fclose(f);
+  return n;
+}
+
+static void remember_size(const char *dir, uint64_t n) {
+  char path[300];
+  snprintf(path, sizeof path, "%s/bench-documents", dir);
+  FILE *f = fopen(path, "w");
+  if (f) {
+    fprintf(f, "%llu\n", (unsigned long long)n);
+    fclose(f);
+  }
+}
+
+static void update(uint64_t n, const char *dir) {
+  enum { UPDATES = 101 };
+  struct bench b = {0};
+  int reuse = dir && state_size(dir) == n;
+  if (dir && !reuse) {
+    fprintf(stderr, "bench_publish: %s does not hold %llu documents\n", dir,
+            (unsigned long long)n);
+    exit(1);
+  }
+  bench_open(&b, dir);
+  if (!reuse) {
+    for (uint64_t i = 0; i < n; i++) apply(&b, i, 0, 1);
+    commit(&b);
+    snapshot(&b);
+  }
+  double times[UPDATES];
+  uint64_t chunks = 0, manifest = 0;
+  uint64_t seed = (uint64_t)b.clock;
+  for (int u = 0; u < UPDATES; u++) {
+    seed = mix(seed);
+    apply(&b, seed % n, (int)(seed >> 40) + 1, 0);
+    commit(&b);
+    double t0 = now();
+    mdb_publish_result r = snapshot(&b);
+    times[u] = now() - t0;
+    chunks += r.chunks_made;
+    manifest += r.manifest_chunks;
+  }
+  qsort(times, UPDATES, sizeof times[0], cmp_double);
+  /* 1000 dirty documents among n: the cost of one busy interval. */
+  for (uint64_t i = 0; i < 1000; i++) {
+    seed = mix(seed);
+    apply(&b, seed % n, (int)(seed >> 40) + 1, 0);
+  }
+  commit(&b);
+  double t0 = now();
+  mdb_publish_result batch = snapshot(&b);
+  double t_batch = now() - t0;
+  /* n, manifest chunks, all chunks, median ms, p99 ms, batch s, batch
+   * chunks, peak RSS MiB */
+  printf("%llu %.2f %.2f %.3f %.3f %.3f %llu %ld\n", (unsigned long long)n,
+         (double)manifest / UPDATES, (double)chunks / UPDATES,
+         times[UPDATES / 2] * 1e3, times[UPDATES - 2] * 1e3, t_batch,
+         (unsigned long long)batch.chunks_made, peak_rss_mib());
+  bench_close(&b);
+}
+
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: bench_publish ingest N | update N [N...]\n");
+  if (argc < 3 || argc > 4) {
+    fprintf(stderr, "usage: bench_publish ingest|update N [STATE-DIR]\n");
     return 2;
   }
+  uint64_t n = strtoull(argv[2], NULL, 10);
+  const char *dir = argc == 4 ? argv[3] : NULL;
+  if (n == 0) return 2;
   if (strcmp(argv[1], "ingest") == 0) {
-    uint64_t n = strtoull(argv[2], NULL, 10);
     struct bench b = {0};
-    bench_open(&b);
-    double ti, ts;
-    mdb_publish_result r;
-    load(&b, n, &ti, &ts, &r);
-    printf("| %llu | %.1f s (%.0f docs/s) | %.1f s (%.0f docs/s) | %.1f s | %llu | %llu | %ld MiB |\n",
-           (unsigned long long)n, ti, n / ti, ts, n / ts, ti + ts,
-           (unsigned long long)r.chunks_made, (unsigned long long)r.manifest_chunks,
-           peak_rss_mib());
-    printf("snapshot phases: read %.2f s, encode %.2f s, hash %.2f s (summed over threads), manifest %.2f s, commit %.2f s\n",
-           r.seconds_read, r.seconds_encode, r.seconds_hash, r.seconds_manifest, r.seconds_commit);
+    if (dir && mkdir(dir, 0700) != 0) {
+      fprintf(stderr, "bench_publish: cannot create %s (it must not exist)\n", dir);
+      return 1;
+    }
+    bench_open(&b, dir);
+    pthread_t sampler;
+    if (pthread_create(&sampler, NULL, sample_rss, NULL) != 0) return 1;
+    load(&b, n);
+    pthread_mutex_lock(&peak.lock);
+    peak.stop = 1;
+    pthread_mutex_unlock(&peak.lock);
+    pthread_join(sampler, NULL);
+    if (dir) remember_size(dir, n);
     bench_close(&b);
     return 0;
   }
-  if (strcmp(argv[1], "update") != 0) return 2;
-  enum { UPDATES = 25 };
-  for (int a = 2; a < argc; a++) {
-    uint64_t n = strtoull(argv[a], NULL, 10);
-    struct bench b = {0};
-    bench_open(&b);
-    double ti, ts;
-    mdb_publish_result r;
-    load(&b, n, &ti, &ts, &r);
-    double times[UPDATES];
-    uint64_t chunks = 0, manifest = 0;
-    srand(42);
-    for (int u = 0; u < UPDATES; u++) {
-      mdb_error err = {0};
-      apply(&b, (uint64_t)rand() % n, u + 1, 0);
-      check(mdb_ingest_commit(b.ingest, &err), &err, "commit");
-      double t0 = now();
-      r = snapshot(&b);
-      times[u] = now() - t0;
-      chunks += r.chunks_made;
-      manifest += r.manifest_chunks;
-    }
-    qsort(times, UPDATES, sizeof times[0], cmp_double);
-    /* A 1000-document batch among n: the cost of one busy interval. */
-    mdb_error err = {0};
-    for (uint64_t i = 0; i < 1000; i++) apply(&b, (uint64_t)rand() % n, 100, 0);
-    check(mdb_ingest_commit(b.ingest, &err), &err, "commit");
-    double t0 = now();
-    mdb_publish_result batch = snapshot(&b);
-    double t_batch = now() - t0;
-    printf("| %llu | %.1f | %.1f | %.2f ms | %.2f ms | %.2f s | %llu | %ld MiB |\n",
-           (unsigned long long)n, (double)manifest / UPDATES, (double)chunks / UPDATES,
-           times[UPDATES / 2] * 1e3, times[UPDATES - 2] * 1e3, t_batch,
-           (unsigned long long)batch.chunks_made, peak_rss_mib());
-    fflush(stdout);
-    bench_close(&b);
+  if (strcmp(argv[1], "update") == 0) {
+    update(n, dir);
+    return 0;
   }
-  return 0;
+  return 2;
 }

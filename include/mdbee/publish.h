@@ -45,6 +45,9 @@ typedef struct mdb_publish_options {
   int encrypt;                 /* 1: encrypted publication (docs/protocol.md,
                                   "Encrypted publication"), keys derived
                                   from key */
+  uint32_t checkpoint_every;   /* a snapshot saves and unloads its manifest
+                                  every this many changes, bounding its
+                                  memory; 0: 16384 */
 } mdb_publish_options;
 
 /* Where snapshots go.  Every function returns MDBEE_OK or an error code

@@ -107,15 +107,19 @@ void publish_encode_batch(mdb_publisher *p, publish_doc_job *jobs, size_t n) {
   p->result->seconds_hash += mine.t_hash + theirs.t_hash;
 }
 
-int publish_upload_job(mdb_publisher *p, publish_doc_job *job,
-                       mdb_error *err) {
+int publish_send_job(mdb_publisher *p, publish_doc_job *job, int send,
+                     mdb_error *err) {
   for (size_t at = 0; at < job->chunks_len;) {
     publish_chunk_head head;
     memcpy(&head, job->chunks + at, sizeof head);
     mdb_chunk c = {.data = job->chunks + at + sizeof head, .size = head.size};
     memcpy(c.address, head.address, 32);
-    int rc = publish_upload_sink(p, &c, err);
-    if (rc != MDBEE_OK) return rc;
+    p->result->chunks_made++;
+    if (send) {
+      int rc = p->target.put_chunk(p->target.ctx, &c, err);
+      if (rc != MDBEE_OK) return rc;
+      p->result->chunks_uploaded++;
+    }
     at += sizeof head + head.size;
   }
   return MDBEE_OK;

@@ -10,12 +10,17 @@
  * in batches of this many, so a crash forgets little. */
 enum { PUBLISH_HAVE_BATCH = 4096 };
 
+/* Chunks handled between two mdb_store_trim calls. */
+enum { PUBLISH_TRIM_EVERY = 128 };
+
 /* Documents encoded together by publish_encode_batch. */
 enum { PUBLISH_ENCODE_BATCH = 256 };
 
-/* A snapshot saves and unloads its manifest every this many changes, and
- * applies its staged index changes in transactions of this many. */
+/* Default of mdb_publish_options.checkpoint_every. */
 enum { PUBLISH_CHECKPOINT = 16384 };
+
+/* Staged index changes applied per transaction. */
+enum { PUBLISH_APPLY_BATCH = 4096 };
 
 struct mdb_publisher {
   mdb_publish_options opts; /* deep copy; strings owned by `strings` */
@@ -87,8 +92,19 @@ void publish_close_tree(mdb_publisher *p, mdb_mantaray *tree);
 /* The shared write transaction (p->save_txn), begun when needed. */
 int publish_write_txn(mdb_publisher *p, mdb_store_txn **out, mdb_error *err);
 
+/* Commits the shared write transaction, if open. */
+int publish_commit_writes(mdb_publisher *p, mdb_error *err);
+
 /* Discards the shared write transaction, if open. */
 void publish_abort_writes(mdb_publisher *p);
+
+/* Ends the manifest loader's read transaction; the tree must not load
+ * nodes until publish_unload_tree gives it a new one. */
+void publish_end_tree_txn(mdb_publisher *p);
+
+/* Ends the publisher's read transactions (have set, manifest loader) and
+ * begins the loader's again, so that no reader pins old pages for long. */
+int publish_renew_readers(mdb_publisher *p, mdb_error *err);
 
 /* Drops a saved tree's nodes from memory; they are read back from the
  * node cache when needed. */
@@ -132,10 +148,12 @@ double publish_seconds(void);
  * threads; adds the time spent to p->result. */
 void publish_encode_batch(mdb_publisher *p, publish_doc_job *jobs, size_t n);
 
-/* Hands the job's chunks to publish_upload_sink in the order the splitter
- * made them. */
-int publish_upload_job(mdb_publisher *p, publish_doc_job *job,
-                       mdb_error *err);
+/* Counts the job's chunks and, when send is 1, hands them to the target
+ * in the order the splitter made them.  Documents' chunks bypass the have
+ * set: the document index records what was published, so the publisher
+ * sends them exactly when a document's bytes changed. */
+int publish_send_job(mdb_publisher *p, publish_doc_job *job, int send,
+                     mdb_error *err);
 
 int publish_collection_meta(mdb_publisher *p, mdb_mantaray *tree,
                             const uint64_t *counts, mdb_error *err);

@@ -126,7 +126,10 @@ char *publish_index_path(const char *coll, const char *index, size_t index_len,
 
 int publish_upload_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
   mdb_publisher *p = ctx;
-  p->result->chunks_made++;
+  /* Each lookup faults in a random page of the map, and the kernel maps
+   * its neighbours too: trimming every hundred or so keeps that bounded. */
+  if (++p->result->chunks_made % PUBLISH_TRIM_EVERY == 0)
+    mdb_store_trim(p->store);
   int has = 0, rc = MDBEE_OK;
   if (!p->have_txn) rc = mdb_store_begin(p->store, 1, &p->have_txn, err);
   if (rc == MDBEE_OK) rc = mdb_store_have_get(p->have_txn, chunk->address, &has, err);
@@ -149,18 +152,16 @@ int publish_flush_have(mdb_publisher *p, mdb_error *err) {
   int rc = p->target.flush(p->target.ctx, err);
   if (rc != MDBEE_OK || p->n_uploaded == 0) return rc;
   publish_end_have_txn(p); /* later checks must see this batch */
-  mdb_store_txn *txn = p->save_txn;
-  if (!txn) rc = mdb_store_begin(p->store, 0, &txn, err);
-  if (rc != MDBEE_OK) return rc;
-  for (size_t i = 0; rc == MDBEE_OK && i < p->n_uploaded; i++)
+  mdb_store_txn *txn;
+  rc = publish_write_txn(p, &txn, err);
+  for (size_t i = 0; rc == MDBEE_OK && i < p->n_uploaded; i++) {
     rc = mdb_store_have_set(txn, p->uploaded[i], 1, err);
-  if (rc == MDBEE_OK) p->n_uploaded = 0;
-  if (txn == p->save_txn) return rc; /* the save commits or aborts it */
-  if (rc != MDBEE_OK) {
-    mdb_store_abort(txn);
-    return rc;
+    if (i % PUBLISH_TRIM_EVERY == PUBLISH_TRIM_EVERY - 1) mdb_store_trim(p->store);
   }
-  return mdb_store_commit(txn, err);
+  if (rc == MDBEE_OK) p->n_uploaded = 0;
+  /* Committed at once, with whatever else the shared transaction holds
+   * (all of it safe to keep): a transaction's dirty pages are memory. */
+  return rc == MDBEE_OK ? publish_commit_writes(p, err) : rc;
 }
 
 int publish_apply_retention(mdb_publisher *p, int64_t now, mdb_error *err) {

@@ -6,7 +6,7 @@
  *
  * Memory does not grow with the number of changes: documents are encoded
  * in batches, the document-index changes are staged in the store, and a
- * large walk saves the manifest every PUBLISH_CHECKPOINT changes and drops
+ * large walk saves the manifest every checkpoint_every changes and drops
  * it from memory (it is read back from the node cache as needed).  The
  * staged changes are applied after the snapshot is recorded, in bounded
  * transactions; a crash between them leaves pending changes that the
@@ -41,13 +41,13 @@ struct walk {
   mdb_error *err;
   publish_doc_job *jobs; /* PUBLISH_ENCODE_BATCH of them */
   size_t n_jobs;
-  size_t since_checkpoint;
+  size_t since_checkpoint, checkpoint_every;
   uint8_t after[MDB_STORE_KEY_MAX]; /* key of the last change walked */
   mdb_store_key after_key;
   double encode_wall;
 };
 
-/* on_change's answer when the walk should pause for a checkpoint; not an
+/* on_change's answer when the walk should pause between batches; not an
  * MDBEE code. */
 enum { WALK_PAUSE = -1 };
 
@@ -159,18 +159,20 @@ static int publish_document(struct walk *w, struct planned *pl,
     *w->err = job->err;
     return mdb_error_wrap(w->err, "document %s/%s", coll->name, docid);
   }
-  int rc = publish_upload_job(w->p, job, w->err);
-  if (rc != MDBEE_OK) return rc;
+  /* A document published with these very bytes has its chunks on the
+   * node already; other documents' chunks are new to it. */
   size_t ref_len = w->p->ref_size;
+  int same = had_old && old->ref_len == ref_len &&
+             memcmp(old->ref, job->ref, ref_len) == 0;
+  int rc = publish_send_job(w->p, job, !same, w->err);
+  if (rc != MDBEE_OK) return rc;
   memcpy(pl->doc.ref, job->ref, ref_len);
   pl->doc.ref_len = ref_len;
   memcpy(pl->doc.hash, job->hash, 32);
   pl->doc.size = job->size;
   rc = collect_index_keys(w, pl, coll, &job->change, docid);
   if (rc != MDBEE_OK) return rc;
-  if (had_old && old->ref_len == ref_len &&
-      memcmp(old->ref, job->ref, ref_len) == 0 &&
-      same_index_keys(old, pl))
+  if (same && same_index_keys(old, pl))
     return MDBEE_OK; /* has_doc stays 0: nothing to change */
   pl->has_doc = 1;
   if (had_old) {
@@ -236,8 +238,12 @@ static int apply_change(struct walk *w, publish_doc_job *job) {
  * bounded. */
 static int checkpoint(struct walk *w) {
   double t0 = publish_seconds();
+  /* With no transaction open, the store may grow its map. */
+  publish_end_have_txn(w->p);
+  publish_end_tree_txn(w->p);
   uint8_t root[32];
-  int rc = publish_save_tree(w->p, w->tree, root, w->err);
+  int rc = publish_commit_writes(w->p, w->err);
+  if (rc == MDBEE_OK) rc = publish_save_tree(w->p, w->tree, root, w->err);
   if (rc == MDBEE_OK) rc = publish_unload_tree(w->p, w->tree, w->err);
   mdb_store_trim(w->p->store);
   w->since_checkpoint = 0;
@@ -277,10 +283,15 @@ static int on_change(void *ctx, const mdb_store_change *c) {
   name[c->key.coll_len] = '\0';
   job->coll = publish_find_collection(p, name);
   job->encode = job->coll && !c->deleted;
-  if (w->n_jobs < PUBLISH_ENCODE_BATCH) return MDBEE_OK;
+  if (w->n_jobs < PUBLISH_ENCODE_BATCH &&
+      w->since_checkpoint + w->n_jobs < w->checkpoint_every)
+    return MDBEE_OK;
   int rc = flush_batch(w);
-  if (rc != MDBEE_OK || w->since_checkpoint < PUBLISH_CHECKPOINT) return rc;
-  /* Remember where to go on: the key points into the transaction. */
+  if (rc != MDBEE_OK) return rc;
+  /* Pause after every batch, so that no read transaction lives across
+   * many commits: LMDB reuses no page freed while a reader is open, and
+   * its free list, growing, costs time and memory.  Remember where to go
+   * on: the key points into the transaction. */
   const mdb_store_key *k = &c->key;
   uint8_t *b = w->after;
   memcpy(b, k->db, k->db_len);
@@ -303,7 +314,7 @@ static int commit_snapshot(mdb_publisher *p, mdb_store_snapshot *snap,
     if (rc != MDBEE_OK) return rc;
     if (first) rc = mdb_store_history_append(txn, p->opts.db, snap, err);
     if (rc == MDBEE_OK)
-      rc = mdb_store_stage_apply(txn, p->opts.db, PUBLISH_CHECKPOINT, &more,
+      rc = mdb_store_stage_apply(txn, p->opts.db, PUBLISH_APPLY_BATCH, &more,
                                  err);
     if (rc == MDBEE_OK) rc = mdb_store_commit(txn, err);
     else mdb_store_abort(txn);
@@ -334,8 +345,7 @@ static void free_jobs(publish_doc_job *jobs) {
 }
 
 /* Walks the pending changes into the manifest and the stage, in one read
- * transaction per checkpoint: a reader held across the whole walk would
- * keep LMDB from reusing any page freed meanwhile. */
+ * transaction per batch. */
 static int walk_pending(struct walk *w, mdb_error *err) {
   w->jobs = calloc(PUBLISH_ENCODE_BATCH, sizeof *w->jobs);
   if (!w->jobs) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
@@ -347,10 +357,13 @@ static int walk_pending(struct walk *w, mdb_error *err) {
     rc = mdb_store_pending_each_after(w->txn, paused ? &w->after_key : NULL,
                                       on_change, w, err);
     paused = rc == WALK_PAUSE;
-    if (paused) rc = checkpoint(w);
-    else if (rc == MDBEE_OK && w->n_jobs) rc = flush_batch(w);
+    if (!paused && rc == MDBEE_OK && w->n_jobs) rc = flush_batch(w);
     mdb_store_abort(w->txn);
     w->txn = NULL;
+    if (paused && w->since_checkpoint >= w->checkpoint_every)
+      rc = checkpoint(w);
+    else if (paused)
+      rc = publish_renew_readers(w->p, err);
   } while (rc == MDBEE_OK && paused);
   w->result->seconds_read +=
       publish_seconds() - t0 - w->encode_wall - w->result->seconds_manifest;
@@ -366,7 +379,10 @@ static int snapshot(mdb_publisher *p, const mdb_publish_stamp *stamp,
   p->result = result;
   mdb_store_txn *txn = NULL;
   mdb_mantaray *tree = NULL;
-  struct walk w = {.p = p, .result = result, .err = err};
+  struct walk w = {.p = p, .result = result, .err = err,
+                   .checkpoint_every = p->opts.checkpoint_every
+                                           ? p->opts.checkpoint_every
+                                           : PUBLISH_CHECKPOINT};
   mdb_store_snapshot prev = {0};
   int rc = mdb_store_begin(p->store, 1, &txn, err);
   if (rc != MDBEE_OK) return rc;
@@ -423,6 +439,11 @@ static int snapshot(mdb_publisher *p, const mdb_publish_stamp *stamp,
     rc = publish_feed_update(p, snap.feed_index, now, result->root, err);
   if (rc == MDBEE_OK) {
     memcpy(snap.root, result->root, 32);
+    /* No reader open while the staged changes are applied: the map may
+     * grow, and pages freed meanwhile are reused at once. */
+    publish_close_tree(p, tree);
+    tree = NULL;
+    publish_end_have_txn(p);
     rc = commit_snapshot(p, &snap, err);
   }
   if (rc == MDBEE_OK) rc = publish_apply_retention(p, now, err);

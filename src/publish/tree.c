@@ -98,6 +98,10 @@ int publish_open_tree(mdb_publisher *p, const uint8_t *prev,
 
 void publish_close_tree(mdb_publisher *p, mdb_mantaray *tree) {
   mdb_mantaray_free(tree);
+  publish_end_tree_txn(p);
+}
+
+void publish_end_tree_txn(mdb_publisher *p) {
   mdb_store_abort(p->tree_txn);
   p->tree_txn = NULL;
 }
@@ -105,17 +109,31 @@ void publish_close_tree(mdb_publisher *p, mdb_mantaray *tree) {
 int publish_unload_tree(mdb_publisher *p, mdb_mantaray *tree,
                         mdb_error *err) {
   /* A new read transaction sees the nodes saved since the last one. */
-  mdb_store_abort(p->tree_txn);
-  p->tree_txn = NULL;
+  publish_end_tree_txn(p);
   int rc = mdb_store_begin(p->store, 1, &p->tree_txn, err);
   if (rc == MDBEE_OK) rc = mdb_mantaray_unload(tree, load_cached, p, err);
   return rc;
+}
+
+int publish_renew_readers(mdb_publisher *p, mdb_error *err) {
+  publish_end_have_txn(p);
+  int loading = p->tree_txn != NULL;
+  publish_end_tree_txn(p);
+  return loading ? mdb_store_begin(p->store, 1, &p->tree_txn, err) : MDBEE_OK;
 }
 
 int publish_write_txn(mdb_publisher *p, mdb_store_txn **out, mdb_error *err) {
   int rc = MDBEE_OK;
   if (!p->save_txn) rc = mdb_store_begin(p->store, 0, &p->save_txn, err);
   *out = p->save_txn;
+  return rc;
+}
+
+int publish_commit_writes(mdb_publisher *p, mdb_error *err) {
+  if (!p->save_txn) return MDBEE_OK;
+  int rc = mdb_store_commit(p->save_txn, err);
+  p->save_txn = NULL;
+  mdb_store_trim(p->store);
   return rc;
 }
 
@@ -135,22 +153,16 @@ static int save_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
     rc = mdb_store_chunk_put(txn, chunk->address, chunk->data,
                              chunk->size, err);
   if (rc == MDBEE_OK) rc = publish_upload_sink(p, chunk, err);
-  if (rc == MDBEE_OK && p->result->manifest_chunks % PUBLISH_HAVE_BATCH == 0) {
-    rc = mdb_store_commit(p->save_txn, err);
-    p->save_txn = NULL;
-    mdb_store_trim(p->store);
-  }
+  if (rc == MDBEE_OK && p->result->manifest_chunks % PUBLISH_HAVE_BATCH == 0)
+    rc = publish_commit_writes(p, err);
   return rc;
 }
 
 int publish_save_tree(mdb_publisher *p, mdb_mantaray *tree, uint8_t root[32],
                       mdb_error *err) {
   int rc = mdb_mantaray_save(tree, save_sink, p, root, err);
-  if (p->save_txn) {
-    if (rc == MDBEE_OK) rc = mdb_store_commit(p->save_txn, err);
-    else mdb_store_abort(p->save_txn);
-    p->save_txn = NULL;
-  }
+  if (rc == MDBEE_OK) return publish_commit_writes(p, err);
+  publish_abort_writes(p);
   return rc;
 }
 

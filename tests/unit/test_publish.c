@@ -15,113 +15,13 @@
 #include "mdbee/ingest.h"
 #include "mdbee/mantaray.h"
 #include "mdbee/publish.h"
-
-/* ---- fake Bee ----------------------------------------------------------- */
-
-struct stored {
-  uint8_t address[32];
-  uint8_t *data;
-  size_t size;
-};
-
-struct fake_bee {
-  struct stored *chunks;
-  size_t n, cap;
-  size_t puts, socs, pins, unpins;
-  uint8_t unpinned[16][32];
-  int fail_soc; /* answer the next SOC with an error */
-};
-
-static struct stored *find(struct fake_bee *b, const uint8_t address[32]) {
-  for (size_t i = 0; i < b->n; i++)
-    if (memcmp(b->chunks[i].address, address, 32) == 0) return &b->chunks[i];
-  return NULL;
-}
-
-static int fake_begin(void *ctx, mdb_error *err) {
-  (void)ctx;
-  (void)err;
-  return MDBEE_OK;
-}
-
-static int fake_put(void *ctx, const mdb_chunk *c, mdb_error *err) {
-  struct fake_bee *b = ctx;
-  uint8_t got[32];
-  mdb_bmt_chunk_address(mdb_bmt_span_decode(c->data), c->data + 8, c->size - 8, got);
-  if (memcmp(got, c->address, 32) != 0)
-    return mdb_error_set(err, MDBEE_EVERIFY, "fake bee: wrong address");
-  b->puts++;
-  if (find(b, c->address)) return MDBEE_OK;
-  if (b->n == b->cap) {
-    b->cap = b->cap ? 2 * b->cap : 1024;
-    b->chunks = realloc(b->chunks, b->cap * sizeof *b->chunks);
-  }
-  struct stored *s = &b->chunks[b->n++];
-  memcpy(s->address, c->address, 32);
-  s->data = malloc(c->size);
-  memcpy(s->data, c->data, c->size);
-  s->size = c->size;
-  return MDBEE_OK;
-}
-
-static int fake_flush(void *ctx, mdb_error *err) {
-  (void)ctx;
-  (void)err;
-  return MDBEE_OK;
-}
-
-static int fake_soc(void *ctx, const uint8_t owner[20], const uint8_t id[32],
-                    const uint8_t sig[65], const uint8_t *data, size_t size,
-                    mdb_error *err) {
-  (void)owner, (void)id, (void)sig, (void)data, (void)size;
-  struct fake_bee *b = ctx;
-  if (b->fail_soc) {
-    b->fail_soc = 0;
-    return mdb_error_set(err, MDBEE_ENET, "fake bee: connection reset");
-  }
-  b->socs++;
-  return MDBEE_OK;
-}
-
-static int fake_pin(void *ctx, const uint8_t ref[32], mdb_error *err) {
-  struct fake_bee *b = ctx;
-  if (!find(b, ref)) return mdb_error_set(err, MDBEE_ENOTFOUND, "pin: no root");
-  b->pins++;
-  return MDBEE_OK;
-}
-
-static int fake_unpin(void *ctx, const uint8_t ref[32], mdb_error *err) {
-  (void)err;
-  struct fake_bee *b = ctx;
-  if (b->unpins < 16) memcpy(b->unpinned[b->unpins], ref, 32);
-  b->unpins++;
-  return MDBEE_OK;
-}
-
-static int fake_source(void *ctx, const uint8_t address[32], uint8_t *buf,
-                       size_t *size, mdb_error *err) {
-  struct stored *s = find(ctx, address);
-  if (!s) return mdb_error_set(err, MDBEE_ENOTFOUND, "fake bee: no chunk");
-  memcpy(buf, s->data, s->size);
-  *size = s->size;
-  return MDBEE_OK;
-}
-
-static void fake_free(struct fake_bee *b) {
-  for (size_t i = 0; i < b->n; i++) free(b->chunks[i].data);
-  free(b->chunks);
-}
+#include "fake_bee.h"
 
 /* ---- fixture ------------------------------------------------------------ */
 
 struct fixture {
   char dir[64];
-  mdb_store *store;
-  mdb_ingest *ingest;
-  mdb_key *key;
-  struct fake_bee bee;
-  mdb_publish_target target;
-  mdb_publisher *pub;
+  fake_setup s;
 };
 
 static const char *const redact[] = {"secret"};
@@ -132,13 +32,17 @@ static const mdb_publish_collection collections[] = {
     {"notes", NULL, 0, NULL, 0},
 };
 
-static void open_publisher(struct fixture *f, uint32_t keep_last, int encrypt) {
+/* Opens the state in f->dir and a publisher over it. */
+static void open_state(struct fixture *f, uint32_t keep_last, int encrypt) {
+  const char *allow[] = {"shop.people", "shop.notes"};
+  uint8_t secret[32];
+  for (int i = 0; i < 32; i++) secret[i] = (uint8_t)(i + 1);
   mdb_publish_options opts = {.db = "shop", .collections = collections,
-                              .n_collections = 2, .key = f->key,
-                              .keep_last = keep_last, .encrypt = encrypt};
+                              .n_collections = 2, .keep_last = keep_last,
+                              .encrypt = encrypt};
   memset(opts.topic, 0xab, 32);
   mdb_error err = {0};
-  if (mdb_publisher_new(&opts, f->store, &f->target, &f->pub, &err) != MDBEE_OK)
+  if (fake_setup_open(&f->s, f->dir, allow, 2, opts, secret, &err) != MDBEE_OK)
     fail_msg("%s", err.message);
 }
 
@@ -146,15 +50,7 @@ static void open_fixture_encrypted(struct fixture *f, uint32_t keep_last,
                                    int encrypt) {
   strcpy(f->dir, "/tmp/mdbee-publish-XXXXXX");
   assert_non_null(mkdtemp(f->dir));
-  assert_int_equal(mdb_store_open(f->dir, &f->store, NULL), MDBEE_OK);
-  const char *allow[] = {"shop.people", "shop.notes"};
-  assert_int_equal(mdb_ingest_new(f->store, allow, 2, &f->ingest, NULL), MDBEE_OK);
-  uint8_t secret[32];
-  for (int i = 0; i < 32; i++) secret[i] = (uint8_t)(i + 1);
-  assert_int_equal(mdb_key_from_secret(secret, &f->key, NULL), MDBEE_OK);
-  f->target = (mdb_publish_target){&f->bee, fake_begin, fake_put, fake_flush,
-                                   fake_soc, fake_pin, fake_unpin};
-  open_publisher(f, keep_last, encrypt);
+  open_state(f, keep_last, encrypt);
 }
 
 static void open_fixture(struct fixture *f, uint32_t keep_last) {
@@ -162,11 +58,8 @@ static void open_fixture(struct fixture *f, uint32_t keep_last) {
 }
 
 static void close_fixture(struct fixture *f) {
-  mdb_publisher_free(f->pub);
-  mdb_key_free(f->key);
-  mdb_ingest_free(f->ingest);
-  mdb_store_close(f->store);
-  fake_free(&f->bee);
+  fake_setup_close(&f->s);
+  fake_bee_free(&f->s.bee);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
   assert_int_equal(system(cmd), 0);
@@ -186,22 +79,22 @@ static void change(struct fixture *f, const char *coll, int32_t id,
                          .db = "shop", .coll = coll, .id_key = key,
                          .id_key_len = 5, .doc = doc};
   mdb_error err = {0};
-  if (mdb_ingest_event(f->ingest, &ev, &err) != MDBEE_OK) fail_msg("%s", err.message);
-  assert_int_equal(mdb_ingest_commit(f->ingest, NULL), MDBEE_OK);
+  if (mdb_ingest_event(f->s.ingest, &ev, &err) != MDBEE_OK) fail_msg("%s", err.message);
+  assert_int_equal(mdb_ingest_commit(f->s.ingest, NULL), MDBEE_OK);
   if (doc) bson_destroy(doc);
 }
 
 static void snapshot(struct fixture *f, int64_t time, mdb_publish_result *r) {
   mdb_error err = {0};
   mdb_publish_stamp stamp = {.time = time};
-  if (mdb_publisher_snapshot(f->pub, &stamp, r, &err) != MDBEE_OK)
+  if (mdb_publisher_snapshot(f->s.pub, &stamp, r, &err) != MDBEE_OK)
     fail_msg("snapshot: %s", err.message);
 }
 
 /* Reads path under root from the fake node, as a reader would. */
 static char *read_path(struct fixture *f, const uint8_t root[32], const char *path) {
   mdb_mantaray *tree;
-  assert_int_equal(mdb_mantaray_open(root, fake_source, &f->bee, &tree, NULL), MDBEE_OK);
+  assert_int_equal(mdb_mantaray_open(root, fake_bee_source, &f->s.bee, &tree, NULL), MDBEE_OK);
   mdb_mantaray_entry e;
   int rc = mdb_mantaray_lookup(tree, (const uint8_t *)path, strlen(path), &e, NULL);
   if (rc == MDBEE_ENOTFOUND) {
@@ -216,11 +109,11 @@ static char *read_path(struct fixture *f, const uint8_t root[32], const char *pa
   uint8_t *data;
   size_t len;
   if (ref_size == MDB_ENCRYPT_REF_SIZE)
-    assert_int_equal(mdb_encrypt_tree_join(ref, fake_source, &f->bee, 1 << 20,
+    assert_int_equal(mdb_encrypt_tree_join(ref, fake_bee_source, &f->s.bee, 1 << 20,
                                            &data, &len, NULL),
                      MDBEE_OK);
   else
-    assert_int_equal(mdb_chunk_tree_join(ref, fake_source, &f->bee, 1 << 20,
+    assert_int_equal(mdb_chunk_tree_join(ref, fake_bee_source, &f->s.bee, 1 << 20,
                                          &data, &len, NULL),
                      MDBEE_OK);
   char *text = malloc(len + 1);
@@ -241,7 +134,7 @@ static void publish_three(struct fixture *f, int encrypt, const char *note,
   change(f, "notes", 7, note);
   snapshot(f, 1700000000, r);
   assert_true(r->published);
-  assert_int_equal(f->bee.pins, 1);
+  assert_int_equal(f->s.bee.pins, 1);
 }
 
 static void test_layout(void **state) {
@@ -251,8 +144,8 @@ static void test_layout(void **state) {
   publish_three(&f, 0, "x", &r);
   assert_int_equal(r.seq, 1);
   assert_int_equal(r.changes, 3);
-  assert_int_equal(f.bee.socs, 1);
-  assert_int_equal(f.bee.pins, 1);
+  assert_int_equal(f.s.bee.socs, 1);
+  assert_int_equal(f.s.bee.pins, 1);
   char *doc = read_path(&f, r.root, "people/i-1");
   assert_non_null(doc);
   assert_non_null(strstr(doc, "\"Tartu\""));
@@ -357,14 +250,14 @@ static void test_failure_keeps_pending(void **state) {
   struct fixture f = {0};
   open_fixture(&f, 0);
   change(&f, "people", 1, "Quito");
-  f.bee.fail_soc = 1;
+  f.s.bee.fail_soc = 1;
   mdb_publish_result r;
   mdb_error err = {0};
   mdb_publish_stamp stamp = {.time = 1700000000};
-  assert_int_equal(mdb_publisher_snapshot(f.pub, &stamp, &r, &err), MDBEE_ENET);
+  assert_int_equal(mdb_publisher_snapshot(f.s.pub, &stamp, &r, &err), MDBEE_ENET);
   mdb_store_txn *txn;
   uint64_t pending;
-  assert_int_equal(mdb_store_begin(f.store, 1, &txn, NULL), MDBEE_OK);
+  assert_int_equal(mdb_store_begin(f.s.store, 1, &txn, NULL), MDBEE_OK);
   assert_int_equal(mdb_store_pending_count(txn, &pending, NULL), MDBEE_OK);
   mdb_store_abort(txn);
   assert_int_equal(pending, 1);
@@ -387,9 +280,9 @@ static void test_retention_unpins_old_snapshots(void **state) {
     snapshot(&f, 1700000000 + i, &r);
     memcpy(roots[i], r.root, 32);
   }
-  assert_int_equal(f.bee.unpins, 2);
-  assert_memory_equal(f.bee.unpinned[0], roots[0], 32);
-  assert_memory_equal(f.bee.unpinned[1], roots[1], 32);
+  assert_int_equal(f.s.bee.unpins, 2);
+  assert_memory_equal(f.s.bee.unpinned[0], roots[0], 32);
+  assert_memory_equal(f.s.bee.unpinned[1], roots[1], 32);
   close_fixture(&f);
 }
 
@@ -404,11 +297,11 @@ static int ref_size_is_64(void *ctx, const mdb_mantaray_entry *e,
   return MDBEE_OK;
 }
 
-static int contains(const struct fake_bee *b, const char *text) {
+static int contains(const fake_bee *b, const char *text) {
   size_t n = strlen(text);
-  for (size_t i = 0; i < b->n; i++)
-    for (size_t j = 0; j + n <= b->chunks[i].size; j++)
-      if (memcmp(b->chunks[i].data + j, text, n) == 0) return 1;
+  for (size_t i = 0; i < b->cap; i++)
+    for (size_t j = 0; b->slots[i].data && j + n <= b->slots[i].size; j++)
+      if (memcmp(b->slots[i].data + j, text, n) == 0) return 1;
   return 0;
 }
 
@@ -419,7 +312,7 @@ static void test_encrypted_layout(void **state) {
   publish_three(&f, 1, "Valparaiso", &r);
   /* Every entry and every node below the root: 64-byte references. */
   mdb_mantaray *tree;
-  assert_int_equal(mdb_mantaray_open(r.root, fake_source, &f.bee, &tree, NULL),
+  assert_int_equal(mdb_mantaray_open(r.root, fake_bee_source, &f.s.bee, &tree, NULL),
                    MDBEE_OK);
   size_t entries = 0;
   assert_int_equal(mdb_mantaray_walk(tree, ref_size_is_64, &entries, NULL),
@@ -432,12 +325,13 @@ static void test_encrypted_layout(void **state) {
    * of the feed manifest. */
   size_t plain = 0;
   int root_plain = 0, feed_plain = 0;
-  for (size_t i = 0; i < f.bee.n; i++) {
-    if (f.bee.chunks[i].size == MDB_CHUNK_SIZE_MAX) continue;
+  for (size_t i = 0; i < f.s.bee.cap; i++) {
+    const fake_chunk *c = &f.s.bee.slots[i];
+    if (!c->data || c->size == MDB_CHUNK_SIZE_MAX) continue;
     plain++;
-    root_plain += memcmp(f.bee.chunks[i].address, r.root, 32) == 0 ||
-                  memcmp(f.bee.chunks[i].address, r.state_root, 32) == 0;
-    feed_plain |= memcmp(f.bee.chunks[i].address, r.feed_manifest, 32) == 0;
+    root_plain += memcmp(c->address, r.root, 32) == 0 ||
+                  memcmp(c->address, r.state_root, 32) == 0;
+    feed_plain |= memcmp(c->address, r.feed_manifest, 32) == 0;
   }
   assert_int_equal(plain, 4);
   assert_true(root_plain == 2 && feed_plain);
@@ -446,7 +340,7 @@ static void test_encrypted_layout(void **state) {
                                 "by_city", "$indexes", "i-1", "stateRoot",
                                 "<html"};
   for (size_t i = 0; i < sizeof secret_words / sizeof *secret_words; i++)
-    if (contains(&f.bee, secret_words[i]))
+    if (contains(&f.s.bee, secret_words[i]))
       fail_msg("\"%s\" is readable in an uploaded chunk", secret_words[i]);
   /* ... yet everything reads back through the keys in the references. */
   char *doc = read_path(&f, r.root, "people/i-1");
@@ -459,11 +353,11 @@ static void test_encrypted_layout(void **state) {
   assert_non_null(strstr(cmeta, "\"count\": 2"));
   free(cmeta);
   /* Publishing again re-sends nothing that is already there. */
-  size_t stored = f.bee.n;
+  size_t stored = f.s.bee.n;
   change(&f, "people", 1, "Tartu");
   snapshot(&f, 1700000060, &r);
   assert_int_equal(r.documents_written, 0);
-  assert_true(f.bee.n - stored <= 4); /* only $meta's chunks and the root */
+  assert_true(f.s.bee.n - stored <= 4); /* only $meta's chunks and the root */
   close_fixture(&f);
 }
 
@@ -487,12 +381,12 @@ static void test_encrypt_switch_is_refused(void **state) {
     change(&f, "people", 1, "Tartu");
     mdb_publish_result r;
     snapshot(&f, 1700000000, &r);
-    mdb_publisher_free(f.pub);
-    open_publisher(&f, 0, !was);
+    fake_setup_close(&f.s); /* restarted with the other setting */
+    open_state(&f, 0, !was);
     change(&f, "people", 2, "Lima");
     mdb_error err = {0};
     mdb_publish_stamp stamp = {.time = 1700000060};
-    assert_int_equal(mdb_publisher_snapshot(f.pub, &stamp, &r, &err),
+    assert_int_equal(mdb_publisher_snapshot(f.s.pub, &stamp, &r, &err),
                      MDBEE_ECONFIG);
     assert_non_null(strstr(err.message, "snapshot.encrypt"));
     assert_non_null(strstr(err.message, "state_dir"));
