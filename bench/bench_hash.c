@@ -29,21 +29,29 @@ typedef struct rate {
 } rate;
 
 /* Runs step (which does `units` of work per call) until 0.5 s have passed,
- * three times; returns the best rates.  On a shared machine the CPU-time
- * rate is the steadier measure of per-core speed; the wall-clock rate is
- * what a user waits for. */
+ * three times; returns the best rates.  The wall-clock rate is that of a
+ * whole run: what a user waits for.  The CPU-time rate is the best of the
+ * windows of at least 10 ms (whole calls) inside the runs: on a shared
+ * machine a window now and then runs undisturbed by other processes' cache
+ * traffic and preemption, so this is the steadier measure of per-core
+ * speed. */
 static rate best_rate(void (*step)(void *), void *arg, double units) {
   rate best = {0, 0};
   for (int run = 0; run < 3; run++) {
-    double t0 = now(), c0 = cpu_now(), t;
+    double t0 = now(), t;
     long calls = 0;
     do {
-      step(arg);
-      calls++;
+      double w0 = now(), wc0 = cpu_now();
+      long wcalls = 0;
+      do {
+        step(arg);
+        wcalls++;
+      } while (now() - w0 < 0.01);
+      double r = wcalls * units / (cpu_now() - wc0);
+      if (r > best.cpu) best.cpu = r;
+      calls += wcalls;
     } while ((t = now() - t0) < 0.5);
-    double c = cpu_now() - c0;
     if (calls * units / t > best.wall) best.wall = calls * units / t;
-    if (calls * units / c > best.cpu) best.cpu = calls * units / c;
   }
   return best;
 }
