@@ -80,7 +80,13 @@ static int run(const mdb_daemon_options *o, daemon_meters *m, mdb_error *err) {
       rc = snapshot_all(o, m, err);
       if (rc != MDBEE_OK && o->on_error) o->on_error(o->callback_ctx, err);
       else if (rc != MDBEE_OK) return rc;
-      next = now_ms() + o->interval_ms;
+      /* Snapshots start one interval apart, so a write waits at most one
+       * interval plus one snapshot; one that overran starts the next at
+       * once.  A failure waits a whole interval so that a node that is
+       * down is not hammered. */
+      int64_t ended = now_ms();
+      if (rc != MDBEE_OK) next = ended + o->interval_ms;
+      else if ((next += o->interval_ms) < ended) next = ended;
     }
   }
   /* A stop publishes what was applied, so nothing waits for a restart. */
