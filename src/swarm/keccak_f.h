@@ -17,10 +17,11 @@ void mdb_keccakf_scalar(uint64_t lanes[25]);
 /* Nettle's sha3_permute on our lane array (keccak_scalar.c). */
 void mdb_keccakf_nettle(uint64_t lanes[25]);
 
-/* Keccak-256 of 4 (8) messages of len < MDB_KECCAK_RATE bytes each, one
- * multi-buffer permutation; every input is read before any output is
- * written.  Built only on x86-64, with -mavx2 (-mavx512f); call only when
- * the CPU has the extension. */
+/* Keccak-256 of 4 or 8 messages of len < MDB_KECCAK_RATE bytes each with
+ * multi-buffer permutations (x8_avx2: two 4-way groups interleaved);
+ * every input is read before any output is written.  Built only on
+ * x86-64, with -mavx2 (x8_avx512: -mavx512f); call only when the CPU has
+ * the extension. */
 void mdb_keccak256_x4_avx2(const uint8_t *const in[4], size_t len,
                            uint8_t *const out[4]);
 void mdb_keccak256_x8_avx2(const uint8_t *const in[8], size_t len,
