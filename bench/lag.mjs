@@ -104,7 +104,7 @@ try {
     `Bee ${bee.external ? bee.url : 'stand-in'}`);
   const d = [...durations.entries()].filter(([i]) => i > 0).map(([, s]) => s);
   console.log(`snapshot duration (from /metrics, ${d.length} sampled): mean ${(d.reduce((a, b) => a + b, 0) / d.length).toFixed(2)} s, ` +
-    `max ${Math.max(...d).toFixed(2)} s; a snapshot starts 1 s after the previous one ended`);
+    `max ${Math.max(...d).toFixed(2)} s`);
   console.log(`lag seconds: p50 ${q(0.5).toFixed(2)}  p99 ${q(0.99).toFixed(2)}  max ${lags.at(-1).toFixed(2)}  ` +
     `min ${lags[0].toFixed(2)}`);
   if (process.env.BENCH_LAG_LOG) console.log(daemon.log(), bee.log?.() ?? "");

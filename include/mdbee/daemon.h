@@ -39,6 +39,11 @@ typedef struct mdb_daemon_options {
   volatile sig_atomic_t *stop; /* set nonzero to stop */
   mdb_daemon_snapshot_fn on_snapshot;
   mdb_daemon_error_fn on_error;
+  /* Called when MongoDB could not be reached (MDBEE_ENET) while running;
+   * the daemon keeps publishing what was applied and reconnects after a
+   * pause (1 s, doubling up to 30 s), resuming from the stored resume
+   * points.  NULL: such a failure ends the run, as any other does. */
+  mdb_daemon_error_fn on_source_error;
   void *callback_ctx;
   /* Optional (NULL: off), borrowed: the daemon registers its series in
    * metrics (docs/configuration.md lists them) and keeps the source and

@@ -114,7 +114,9 @@ int mdb_source_open(const mdb_source_options *opts, mdb_source **out,
  * SCAN_END carrying the kept point), then lets mdb_source_poll deliver the
  * stream from that point.  A lost resume point (codes 286, 280, 136, 234)
  * triggers the same re-scan.  MDBEE_EREMOTE / MDBEE_ENET on server or
- * network failure; the callback's status when it stops the source. */
+ * network failure; the callback's status when it stops the source.  After
+ * a failure (of this or of mdb_source_poll) it may be called again: every
+ * stream is reopened from its stored resume point. */
 int mdb_source_start(mdb_source *src, mdb_source_event_fn fn, void *ctx,
                      mdb_error *err);
 

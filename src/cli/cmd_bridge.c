@@ -244,6 +244,11 @@ static void on_error(void *ctx, const mdb_error *err) {
   log_line("snapshot failed, retrying at the next interval: %s", err->message);
 }
 
+static void on_source_error(void *ctx, const mdb_error *err) {
+  (void)ctx;
+  log_line("MongoDB unreachable: %s", err->message);
+}
+
 static int usage(const char *cmd, int status) {
   FILE *out = status == CLI_OK ? stdout : stderr;
   if (strcmp(cmd, "status") == 0)
@@ -289,7 +294,8 @@ static int run_bridge(int argc, char **argv, int once_command) {
         .publishers = b.publishers, .n_publishers = b.n_publishers,
         .interval_ms = (int64_t)b.cfg->snapshot_interval_ms, .once = once,
         .stop = &stop_requested, .on_snapshot = on_snapshot,
-        .on_error = once ? NULL : on_error, .callback_ctx = &b,
+        .on_error = once ? NULL : on_error,
+        .on_source_error = once ? NULL : on_source_error, .callback_ctx = &b,
         .metrics = b.metrics, .health = b.health};
     log_line("publishing %zu collection(s) of %zu database(s) from %s to %s",
              b.n_namespaces, b.cfg->n_databases, b.cfg->mongo_uri_redacted,

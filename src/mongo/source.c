@@ -116,6 +116,16 @@ static void set_token(stream *st, const bson_t *token) {
   st->token = token ? bson_copy(token) : NULL;
 }
 
+/* Forgets st's cursor, a held-back event and the last point handed out;
+ * the stored resume point is where it starts again. */
+static void close_stream(stream *st) {
+  if (st->cs) mongoc_change_stream_destroy(st->cs);
+  st->cs = NULL;
+  if (st->held) bson_destroy(st->held);
+  st->held = NULL;
+  set_token(st, NULL);
+}
+
 /* The stream's current position if the server gave one and it differs
  * from the last one handed out. */
 static const bson_t *new_token(stream *st) {
@@ -181,11 +191,7 @@ static int scan_collection(mdb_source *s, stream *st, const ns *n,
  * collection it covers, and hands the kept point out with the last
  * SCAN_END so that a crash during the scan restarts it. */
 static int rescan_stream(mdb_source *s, stream *st, mdb_error *err) {
-  if (st->cs) mongoc_change_stream_destroy(st->cs);
-  st->cs = NULL;
-  if (st->held) bson_destroy(st->held);
-  st->held = NULL;
-  set_token(st, NULL);
+  close_stream(st);
   uint32_t code;
   int rc = open_stream(s, st, NULL, &code, err);
   if (rc != MDBEE_OK) return rc;
@@ -409,6 +415,7 @@ int mdb_source_open(const mdb_source_options *opts, mdb_source **out,
 }
 
 static int start_stream(mdb_source *s, stream *st, mdb_error *err) {
+  close_stream(st); /* a restart after a failure */
   bson_t token;
   int found = s->resume ? s->resume(s->resume_ctx, st->db, st->coll, &token) : 0;
   if (found < 0)
@@ -475,9 +482,7 @@ void mdb_source_close(mdb_source *src) {
   if (!src) return;
   for (size_t i = 0; i < src->n_streams; i++) {
     stream *st = &src->streams[i];
-    if (st->cs) mongoc_change_stream_destroy(st->cs);
-    if (st->held) bson_destroy(st->held);
-    set_token(st, NULL);
+    close_stream(st);
     free(st->db);
     free(st->coll);
   }

@@ -53,13 +53,30 @@ static int poll_once(const mdb_daemon_options *o, daemon_meters *m,
   return rc;
 }
 
-static int run(const mdb_daemon_options *o, daemon_meters *m, mdb_error *err) {
+/* Pause before reconnecting to an unreachable source: doubles from the
+ * first to the last. */
+enum { RETRY_FIRST_MS = 1000, RETRY_LAST_MS = 30000 };
+
+static void pause_ms(int64_t ms) {
+  if (ms <= 0) return;
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+  nanosleep(&ts, NULL);
+}
+
+/* Starts (or restarts) the streams and commits what they delivered. */
+static int start_source(const mdb_daemon_options *o, daemon_meters *m,
+                        mdb_error *err) {
   int rc = mdb_source_start(o->source, daemon_meters_event, m, err);
   if (rc == MDBEE_OK) rc = mdb_ingest_commit(o->ingest, err);
   else mdb_ingest_abort(o->ingest);
   daemon_meters_batch_end(m, rc == MDBEE_OK);
+  daemon_meters_source(m, rc == MDBEE_OK ? NULL : err);
+  return rc;
+}
+
+static int run(const mdb_daemon_options *o, daemon_meters *m, mdb_error *err) {
+  int rc = start_source(o, m, err);
   if (rc != MDBEE_OK) return rc;
-  daemon_meters_source(m, NULL);
   if (o->once) {
     /* Catch up with what the streams hold now, then publish once. */
     size_t delivered;
@@ -69,12 +86,29 @@ static int run(const mdb_daemon_options *o, daemon_meters *m, mdb_error *err) {
     return rc == MDBEE_OK ? snapshot_all(o, m, err) : rc;
   }
   int64_t next = now_ms() + o->interval_ms;
+  int64_t retry_at = -1, retry_pause = RETRY_FIRST_MS; /* -1: source up */
   while (!*o->stop) {
     int64_t wait = next - now_ms();
     if (wait > 1000) wait = 1000; /* stay responsive to the stop flag */
     if (wait < 0) wait = 0;
     size_t delivered;
-    rc = poll_once(o, m, wait, &delivered, err);
+    if (retry_at < 0) {
+      rc = poll_once(o, m, wait, &delivered, err);
+    } else if (now_ms() >= retry_at) {
+      rc = start_source(o, m, err);
+      if (rc == MDBEE_OK) retry_at = -1, retry_pause = RETRY_FIRST_MS;
+    } else {
+      pause_ms(retry_at - now_ms() < wait ? retry_at - now_ms() : wait);
+    }
+    /* MongoDB out of reach: keep publishing what was applied and come back
+     * from the stored resume points (a server error is final). */
+    if (rc == MDBEE_ENET && o->on_source_error) {
+      mdb_error_wrap(err, "reconnecting in %lld s", (long long)retry_pause / 1000);
+      o->on_source_error(o->callback_ctx, err);
+      retry_at = now_ms() + retry_pause;
+      retry_pause = retry_pause * 2 > RETRY_LAST_MS ? RETRY_LAST_MS : retry_pause * 2;
+      rc = MDBEE_OK;
+    }
     if (rc != MDBEE_OK) return rc;
     if (now_ms() >= next) {
       rc = snapshot_all(o, m, err);

@@ -44,6 +44,9 @@ int daemon_meters_init(daemon_meters *m, const mdb_daemon_options *o,
     const char *name, *help;
     mdb_metric **out;
   } plain[] = {
+      {MDB_METRIC_COUNTER, "mdbee_source_failures_total",
+       "Network failures reading MongoDB, each followed by a reconnect.",
+       &m->source_failures},
       {MDB_METRIC_COUNTER, "mdbee_source_scans_total",
        "Collection scans: initial syncs, and re-scans after a lost resume "
        "point or an invalidated stream.", &m->scans},
@@ -157,6 +160,7 @@ void daemon_meters_batch_end(daemon_meters *m, int committed) {
 void daemon_meters_source(daemon_meters *m, const mdb_error *err) {
   char reason[MDB_ERROR_MESSAGE_MAX + 32];
   if (err) snprintf(reason, sizeof reason, "MongoDB: %s", err->message);
+  if (err && err->code == MDBEE_ENET) mdb_metric_add(m->source_failures, 1);
   mdb_health_set(m->o->health, MDB_HEALTH_SOURCE, err ? reason : NULL);
 }
 

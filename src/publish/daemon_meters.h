@@ -12,7 +12,7 @@ typedef struct daemon_meters {
   mdb_metric *events[METER_OPS];
   uint64_t batch[METER_OPS]; /* of the open ingest batch */
   uint64_t batch_scans;
-  mdb_metric *scans, *pending, *last_event, *published, *failed,
+  mdb_metric *source_failures, *scans, *pending, *last_event, *published, *failed,
       *last_success, *duration, *uploaded, *skipped, *documents;
   mdb_metric **feed_index;   /* per publisher */
   mdb_metric **db_success;   /* per publisher */

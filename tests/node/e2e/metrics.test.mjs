@@ -4,9 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { Bee } from '@ethersphere/bee-js';
 import { MongoClient } from 'mongodb';
 import { startStandin } from '../bee-standin/harness.mjs';
+import { startMongoPeer } from '../lib/mongo-peer.mjs';
 import {
   startMongo, startBee, workdir, writeConfig, runDaemon, mdbee, eventually, freePort,
 } from '../lib/bridge.mjs';
@@ -146,6 +148,49 @@ test('metrics and health follow publishing, a Bee outage and its end', async (t)
 
   assert.equal(await daemon.stop(), 0, daemon.log());
   await assert.rejects(fetch(`${base}/healthz`), 'the endpoint closes with the daemon');
+});
+
+// Whether the resumed stream then delivers new events is left out: that is
+// intermittent in mongo-java-server after an H2 restart (see the skipped
+// source-suite test), and not what this test is about.
+test('a MongoDB outage turns /healthz 503 (source) and the daemon reconnects', async (t) => {
+  if (process.env.MDBEE_TEST_MONGO_URI) return t.skip('needs a MongoDB peer this test can stop');
+  const w = workdir();
+  t.after(w.cleanup);
+  const h2 = join(w.dir, 'mongo.h2');
+  let m = await startMongoPeer({ h2 });
+  t.after(() => m.stop());
+  const bee = await startBee();
+  t.after(() => bee.stop());
+  const c = new MongoClient(m.uri, { directConnection: true });
+  await c.connect();
+  await c.db('e2e_outage').collection('items').insertMany([{ _id: 1 }, { _id: 2 }]);
+  await c.close();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const daemon = runDaemon(writeConfig(w.dir, {
+    mongoUri: m.uri, beeUrl: bee.url, keyFile: w.keyFile, db: 'e2e_outage',
+    collections: COLLECTIONS, metricsListen: `127.0.0.1:${port}`,
+  }));
+  t.after(() => daemon.stop());
+  await eventually(() => /snapshot 1: root/.test(daemon.log()), { what: 'the first snapshot' });
+  assert.equal((await health(base)).status, 200);
+
+  const mongoPort = m.port;
+  await m.stop();
+  const down = await eventually(async () => {
+    const h = await health(base);
+    return h.status === 503 ? JSON.parse(h.body) : null;
+  }, { what: '/healthz to report the source', timeoutMs: 60000 });
+  assert.equal(down.check, 'source');
+  assert.match(down.reason, /^MongoDB: /);
+  assert.match(daemon.log(), /MongoDB unreachable: reconnecting in \d+ s: /);
+  assert.equal(daemon.proc.exitCode, null, 'the daemon keeps running');
+
+  m = await startMongoPeer({ h2, port: mongoPort });
+  await eventually(async () => (await health(base)).status === 200,
+    { what: '/healthz back to 200 after the reconnect', timeoutMs: 90000 });
+  assert.equal(await daemon.stop(), 0, daemon.log());
 });
 
 test('a metrics.listen address in use stops mdbee run with an error naming the key', async (t) => {
