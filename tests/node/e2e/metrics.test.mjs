@@ -72,6 +72,7 @@ test('metrics and health follow publishing, a Bee outage and its end', async (t)
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const coll = client.db('e2e_metrics').collection('items');
+  await client.db('e2e_metrics').dropDatabase(); // a reused real server
   await coll.insertMany([{ _id: 1, n: 1 }, { _id: 2, n: 2 }, { _id: 3, n: 3 }]);
   const config = writeConfig(w.dir, {
     mongoUri: mongo.uri, beeUrl: bee.url, keyFile: w.keyFile, db: 'e2e_metrics',
