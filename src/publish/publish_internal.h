@@ -10,7 +10,7 @@
  * in batches of this many, so a crash forgets little. */
 enum { PUBLISH_HAVE_BATCH = 4096 };
 
-/* Chunks handled between two mdb_store_trim calls. */
+/* Random store lookups between two mdb_store_trim calls. */
 enum { PUBLISH_TRIM_EVERY = 128 };
 
 /* Documents encoded together by publish_encode_batch. */
@@ -35,6 +35,7 @@ struct mdb_publisher {
   uint8_t (*uploaded)[32];    /* confirmed, not yet in the have set */
   size_t n_uploaded;
   unsigned threads;           /* for publish_encode_batch: 1 or 2 */
+  uint64_t random_reads;      /* for publish_random_read */
   mdb_store_txn *have_txn;    /* read transaction of the have-set checks,
                                  renewed whenever the set is written */
   mdb_store_txn *tree_txn;    /* read transaction of the manifest loader */
@@ -72,6 +73,10 @@ int publish_set_index_document(const mdb_publisher *p, mdb_mantaray *tree,
 
 /* mdb_chunk_sink (ctx: the publisher) sending chunks the node lacks. */
 int publish_upload_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err);
+
+/* Counts one random lookup in the store (have set, node cache, document
+ * index), trimming its map every PUBLISH_TRIM_EVERY. */
+void publish_random_read(mdb_publisher *p);
 
 /* Ends the have-set read transaction (before the store is written or the
  * snapshot ends). */

@@ -126,10 +126,8 @@ char *publish_index_path(const char *coll, const char *index, size_t index_len,
 
 int publish_upload_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
   mdb_publisher *p = ctx;
-  /* Each lookup faults in a random page of the map, and the kernel maps
-   * its neighbours too: trimming every hundred or so keeps that bounded. */
-  if (++p->result->chunks_made % PUBLISH_TRIM_EVERY == 0)
-    mdb_store_trim(p->store);
+  p->result->chunks_made++;
+  publish_random_read(p);
   int has = 0, rc = MDBEE_OK;
   if (!p->have_txn) rc = mdb_store_begin(p->store, 1, &p->have_txn, err);
   if (rc == MDBEE_OK) rc = mdb_store_have_get(p->have_txn, chunk->address, &has, err);
@@ -140,6 +138,12 @@ int publish_upload_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
   memcpy(p->uploaded[p->n_uploaded++], chunk->address, 32);
   return p->n_uploaded == PUBLISH_HAVE_BATCH ? publish_flush_have(p, err)
                                              : MDBEE_OK;
+}
+
+void publish_random_read(mdb_publisher *p) {
+  /* Each random lookup faults in a page of the map, and the kernel maps
+   * its neighbours too: trimming every hundred or so keeps that bounded. */
+  if (++p->random_reads % PUBLISH_TRIM_EVERY == 0) mdb_store_trim(p->store);
 }
 
 void publish_end_have_txn(mdb_publisher *p) {

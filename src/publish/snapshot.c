@@ -203,6 +203,7 @@ static int apply_change(struct walk *w, publish_doc_job *job) {
       return mdb_error_set(w->err, MDBEE_ENOMEM, "out of memory");
     }
     mdb_store_doc old;
+    publish_random_read(w->p);
     rc = mdb_store_doc_get(w->txn, &c->key, &old, w->err);
     int had_old = rc == MDBEE_OK;
     if (rc == MDBEE_ENOTFOUND) rc = MDBEE_OK;

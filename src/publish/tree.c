@@ -45,6 +45,7 @@ static int load_cached(void *ctx, const uint8_t address[32], uint8_t *buf,
   mdb_publisher *p = ctx;
   const uint8_t *data;
   size_t len;
+  publish_random_read(p);
   int rc = mdb_store_chunk_get(p->tree_txn, address, &data, &len, err);
   if (rc != MDBEE_OK) return rc;
   if (len > MDB_CHUNK_SIZE_MAX)
