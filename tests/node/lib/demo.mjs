@@ -5,7 +5,8 @@ import { MongoClient } from 'mongodb';
 import { readFileSync } from 'node:fs';
 import { PrivateKey, Topic } from '@ethersphere/bee-js';
 import { load, sampleId } from './sample-data.mjs';
-import { workdir, writeConfig, runDaemon, eventually } from './bridge.mjs';
+import { workdir, writeConfig, runDaemon, eventually, freePort } from './bridge.mjs';
+import { parseMetrics } from './prometheus.mjs';
 
 const [, , dir, flag] = process.argv;
 const check = flag === '--check';
@@ -16,8 +17,11 @@ const say = (s) => process.stdout.write(`${s}\n`);
 const w = workdir();
 const owner = new PrivateKey(readFileSync(w.keyFile, 'utf8').trim()).publicKey().address().toHex();
 const topic = Topic.fromString('mdbee:shop').toHex();
+// The operator's view: Prometheus metrics and a health probe (metrics.listen).
+const metrics = `http://127.0.0.1:${await freePort()}`;
 const config = writeConfig(dir, {
   mongoUri, beeUrl: bee, keyFile: w.keyFile, db: 'shop', interval: '2s',
+  metricsListen: metrics.slice('http://'.length),
   collections: [
     { name: 'customers', redact: ['email'], indexes: [{ name: 'by_city', fields: ['city'] }] },
     { name: 'orders', indexes: [{ name: 'by_status', fields: ['status'] }] },
@@ -67,6 +71,16 @@ try {
       `${bee}/feeds/${owner}/${topic}?at=${t1}`, (s, b, raw, h) => s === 200 && h.get('swarm-feed-index') === '0000000000000000'],
     ['the same document in that older snapshot', `${bee}/bzz/${root1}/customers/${changed.toHexString()}`,
       (s, b) => s === 200 && JSON.parse(b).city !== 'Reykjavik'],
+    ['the bridge\'s health probe (mdbee run, metrics.listen)', `${metrics}/healthz`,
+      (s, b) => s === 200 && b.trim() === 'ok'],
+    ['the bridge\'s Prometheus metrics: snapshots published, change events applied, backlog, lag', `${metrics}/metrics`,
+      (s, b) => {
+        const m = parseMetrics(b);
+        const applied = (op) => m[`mdbee_events_applied_total{operation="${op}"}`];
+        return s === 200 && m.mdbee_snapshots_published_total >= 2
+          && applied('scan') === counts.customers + counts.orders
+          && ['insert', 'update', 'delete'].every((op) => applied(op) >= 1);
+      }],
   ];
   say('Try these (any Bee gateway serves the same URLs):');
   for (const [what, url, ok] of urls) {
