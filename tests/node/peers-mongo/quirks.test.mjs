@@ -6,7 +6,11 @@
 // server) every pin is reported as skipped, never as passed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useMongoSuite } from '../lib/mongo-peer.mjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { startMongoPeer, useMongoSuite } from '../lib/mongo-peer.mjs';
 import { changesWithin, nextChange, nextChanges, openedStream } from '../lib/change-events.mjs';
 
 const skip = process.env.MDBEE_TEST_MONGO_URI
@@ -209,4 +213,36 @@ test('quirk: no "hello" command and no sessions (isMaster without logicalSession
   let error = null;
   await suite.client.db('admin').command({ hello: 1 }).catch((e) => { error = e; });
   pinned(error?.code === 59, 'hello is CommandNotFound (59)', `hello works; got ${error?.message ?? 'an answer'}`);
+});
+
+test('quirk: the oplog increment starts again at 1 after a restart (H2)', { skip }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mdbee-quirk-h2-'));
+  const peer = await startMongoPeer({ h2: path.join(dir, 'peer.mv.db') });
+  const firstEventAfterWrites = async (writes) => {
+    const client = await new MongoClient(peer.uri).connect();
+    try {
+      const col = client.db('peers_quirks_h2').collection('c');
+      const stream = await openedStream(col);
+      await col.insertMany(writes.map((_id) => ({ _id })));
+      const events = await nextChanges(stream, writes.length);
+      await stream.close();
+      return events.map((e) => e.clusterTime);
+    } finally {
+      await client.close();
+    }
+  };
+  try {
+    const before = await firstEventAfterWrites([1, 2, 3]);
+    await peer.restart();
+    const [after] = await firstEventAfterWrites([4]);
+    pinned(after.low === 1 && before[2].low >= 3, 'the oplog increment restarts at 1 in a new process',
+      `timestamps keep growing; got increment ${after.low} after ${before[2].low}`);
+    // What keeps resumed streams right despite it: the launcher starts
+    // serving only in a later second than the newest oplog entry.
+    assert.ok(after.high > before[2].high,
+      `post-restart second ${after.high} must follow pre-restart second ${before[2].high} (Launcher.java)`);
+  } finally {
+    await peer.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

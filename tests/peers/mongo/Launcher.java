@@ -12,11 +12,21 @@
 //   mongo-java-server listening on mongodb://127.0.0.1:PORT
 // and nothing else there.  SIGTERM (or SIGINT) closes the server and, with
 // --h2, commits and closes the file before the process exits.
+//
+// With --h2 it prints that line only once the wall clock is past the second
+// of the newest oplog entry in the file.  mongo-java-server stamps oplog
+// entries (epoch second, increment) with an increment that starts again at
+// 1 in every process, so a restart within the second of the last write
+// would stamp new changes at or before old ones: change streams resumed
+// from a token of that second would skip them (MongoDB's oplog timestamps
+// only ever grow).  Waiting costs at most a second per restart.
 
 import de.bwaldvogel.mongo.MongoBackend;
+import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.bson.BsonTimestamp;
 
 import java.net.InetSocketAddress;
 
@@ -25,6 +35,34 @@ public class Launcher {
         System.err.println("Launcher: " + why);
         System.err.println("usage: Launcher [--port N] [--h2 FILE]");
         System.exit(2);
+    }
+
+    // A wall clock more than this far behind the file's newest oplog entry is
+    // a clock that went back, not a quick restart: refuse instead of waiting.
+    private static final long MAX_OPLOG_WAIT_MS = 10_000;
+
+    // Blocks until backend's clock is in a later second than every oplog
+    // entry already stored (see the header); exits 1 if that is too far off.
+    private static void waitPastNewestOplogSecond(MongoBackend backend) throws InterruptedException {
+        MongoCollection<?> oplog = backend.resolveDatabase("local").resolveCollection("oplog.rs", false);
+        if (oplog == null) {
+            return;
+        }
+        long newest = oplog.queryAllAsStream()
+            .mapToLong(entry -> Integer.toUnsignedLong(((BsonTimestamp) entry.get("ts")).getTime()))
+            .max().orElse(-1);
+        if (newest < 0) {
+            return;
+        }
+        long waitMs = (newest + 1) * 1000 - backend.getClock().millis();
+        if (waitMs > MAX_OPLOG_WAIT_MS) {
+            System.err.println("Launcher: the clock is " + waitMs / 1000
+                + " s behind the newest oplog entry of the H2 file; change streams would skip new changes");
+            System.exit(1);
+        }
+        while (backend.getClock().instant().getEpochSecond() <= newest) {
+            Thread.sleep(Math.max(1, (newest + 1) * 1000 - backend.getClock().millis()));
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -57,6 +95,9 @@ public class Launcher {
         MongoBackend backend = h2File != null ? new H2Backend(h2File) : new MemoryBackend();
         MongoServer server = new MongoServer(backend);
         server.enableOplog();
+        if (h2File != null) {
+            waitPastNewestOplogSecond(backend);
+        }
         InetSocketAddress address;
         try {
             server.bind("127.0.0.1", port);
