@@ -58,6 +58,7 @@ public class Launcher {
         if (waitMs > MAX_OPLOG_WAIT_MS) {
             System.err.println("Launcher: the clock is " + waitMs / 1000
                 + " s behind the newest oplog entry of the H2 file; change streams would skip new changes");
+            backend.close();
             System.exit(1);
         }
         while (backend.getClock().instant().getEpochSecond() <= newest) {
