@@ -10,6 +10,14 @@
  * in batches of this many, so a crash forgets little. */
 enum { PUBLISH_HAVE_BATCH = 4096 };
 
+/* Manifest chunks saved to the node cache per write transaction.  Most
+ * are leaves at random addresses, each copying a 4 KiB page of the cache,
+ * so fewer commits write fewer pages (pages touched twice in a
+ * transaction are written once) and wait for fewer disk flushes; a
+ * transaction's dirty pages stay in memory until it commits (about 4 KiB
+ * per chunk). */
+enum { PUBLISH_SAVE_BATCH = 16384 };
+
 /* Random store lookups between two mdb_store_trim calls. */
 enum { PUBLISH_TRIM_EVERY = 128 };
 

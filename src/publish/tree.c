@@ -177,7 +177,7 @@ static int save_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
   } else if (rc == MDBEE_OK) {
     rc = publish_upload_sink(p, chunk, err);
   }
-  if (rc == MDBEE_OK && p->result->manifest_chunks % PUBLISH_HAVE_BATCH == 0)
+  if (rc == MDBEE_OK && p->result->manifest_chunks % PUBLISH_SAVE_BATCH == 0)
     rc = publish_commit_writes(p, err);
   return rc;
 }
