@@ -1,9 +1,13 @@
 /* Extended JSON encoder: redaction, limits and refusals.  Conformance of
  * the output itself with the MongoDB Node driver is checked by
  * tests/node/conformance/ejson.test.mjs. */
+#include <float.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +15,7 @@
 #include <cmocka.h>
 
 #include "mdbee/ejson.h"
+#include "../../src/mongo/number_text.h"
 
 static char *encode(const bson_t *b, const char *const *redact, size_t n,
                     mdb_ejson_mode mode) {
@@ -177,6 +182,166 @@ static void test_mode_names(void **state) {
   assert_int_equal(mdb_ejson_mode_parse("Relaxed", &m), MDBEE_EINVAL);
 }
 
+/* The oracle for double text: the encoder's first, slow method, kept
+ * only here.  The fewest "%.*e" digits that strtod reads back as d, found
+ * by trying every precision, laid out as the MongoDB Node driver writes
+ * $numberDouble (JavaScript's Number.prototype.toString, plus "-0.0" and
+ * ".0" after integral values below 1e21). */
+static void oracle_shortest(double d, char digits[18], int *point) {
+  char buf[40];
+  int prec = 0;
+  for (;; prec++) {
+    snprintf(buf, sizeof buf, "%.*e", prec, fabs(d));
+    if (strtod(buf, NULL) == fabs(d)) break;
+  }
+  size_t n = 0;
+  const char *p = buf;
+  for (; *p != 'e'; p++)
+    if (*p != '.') digits[n++] = *p;
+  while (n > 1 && digits[n - 1] == '0') n--;
+  digits[n] = '\0';
+  *point = atoi(p + 1) + 1;
+}
+
+static void oracle_text(double d, const char *digits, int point,
+                        char out[MDB_NUMBER_TEXT_MAX]) {
+  if (d == 0) {
+    strcpy(out, signbit(d) ? "-0.0" : "0.0");
+    return;
+  }
+  if (d == floor(d) && fabs(d) < 1e21) {
+    snprintf(out, MDB_NUMBER_TEXT_MAX, "%.0f.0", d);
+    return;
+  }
+  const char *sign = d < 0 ? "-" : "";
+  if (point > 0 && point <= 21) {
+    sprintf(out, "%s%.*s.%s", sign, point, digits, digits + point);
+  } else if (point > -6 && point <= 0) {
+    sprintf(out, "%s0.%.*s%s", sign, -point, "00000", digits);
+  } else {
+    sprintf(out, "%s%c%s%se%+d", sign, digits[0], digits[1] ? "." : "",
+            digits + 1, point - 1);
+  }
+}
+
+/* What each input exercised, so that a change in the generators cannot
+ * quietly drop a path of the formatter. */
+typedef struct double_census {
+  long shortest_len[18]; /* normal non-integral doubles by digit count */
+  long subnormal, small_int, big_int, plain, leading_zeros, exponent;
+} double_census;
+
+static void check_double(double d, double_census *c) {
+  if (!isfinite(d)) return; /* never given to the formatter */
+  char want[MDB_NUMBER_TEXT_MAX], got[MDB_NUMBER_TEXT_MAX];
+  char od[18] = "0", nd[18];
+  int op = 0, np;
+  if (d != 0) {
+    oracle_shortest(d, od, &op);
+    mdb_number_shortest(d, nd, &np);
+    if (strcmp(od, nd) != 0 || op != np)
+      fail_msg("%a: want %s point %d, got %s point %d", d, od, op, nd, np);
+  }
+  oracle_text(d, od, op, want);
+  mdb_number_text(d, got);
+  if (strcmp(want, got) != 0)
+    fail_msg("%a: want %s, got %s", d, want, got);
+  if (d == 0) return;
+  double a = fabs(d);
+  if (a < DBL_MIN) c->subnormal++;
+  else if (a == floor(a) && a < 0x1p53) c->small_int++;
+  else if (a == floor(a) && a < 1e21) c->big_int++;
+  else c->shortest_len[strlen(od)]++;
+  if (strchr(got, 'e')) c->exponent++;
+  else if (a < 1 && a != floor(a)) c->leading_zeros++;
+  else if (a != floor(a)) c->plain++;
+}
+
+static uint64_t next_random(uint64_t *s) { /* splitmix64 */
+  uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+static double from_bits(uint64_t u) {
+  double d;
+  memcpy(&d, &u, sizeof d);
+  return d;
+}
+
+/* d, its neighbours two steps each way, and their negatives. */
+static void check_around(double d, double_census *c) {
+  double lo = d, hi = d;
+  check_double(d, c);
+  check_double(-d, c);
+  for (int i = 0; i < 2; i++) {
+    lo = nextafter(lo, -INFINITY);
+    hi = nextafter(hi, INFINITY);
+    if (isfinite(lo)) check_double(lo, c), check_double(-lo, c);
+    if (isfinite(hi)) check_double(hi, c), check_double(-hi, c);
+  }
+}
+
+/* 500 000 random doubles: the oracle's printf of huge and tiny values is
+ * slow, and the suite runs under ASan too. */
+#define ROUNDS 100000
+static void test_double_text(void **state) {
+  (void)state;
+  double_census c = {0};
+  /* edges: zeros, extremes, the integer limits of the fast paths, and
+   * where the layout switches between plain and exponent forms */
+  check_double(0.0, &c);
+  check_double(-0.0, &c);
+  const double edges[] = {DBL_MIN, DBL_MAX, DBL_TRUE_MIN, 0x1p53, 0x1p63,
+                          0x1p64, 1e21, 1e-6, 1e-7, 0.1, 0.5, 1.0};
+  for (size_t i = 0; i < sizeof edges / sizeof *edges; i++)
+    check_around(edges[i], &c);
+  for (int e = -1074; e <= 1023; e++) check_around(ldexp(1.0, e), &c);
+  for (int e = -323; e <= 308; e++) {
+    char p10[8];
+    snprintf(p10, sizeof p10, "1e%d", e);
+    check_around(strtod(p10, NULL), &c);
+  }
+  uint64_t s = 20261123;
+  for (int i = 0; i < ROUNDS; i++) {
+    uint64_t r = next_random(&s);
+    check_double(from_bits(r), &c);                       /* any bits */
+    check_double(from_bits(r & 0x800fffffffffffffu), &c);  /* subnormal */
+    /* short decimals, as prices and measurements are: n / 10^k */
+    double dec = (double)(r % 100000000) / pow(10, (double)((r >> 40) % 12));
+    check_double(dec, &c);
+    check_double((double)(int64_t)r / (double)(1 << (r >> 60)), &c);
+    /* just off the round-trip boundary: neighbours of short decimals */
+    check_double(nextafter(dec, INFINITY), &c);
+  }
+  /* every path was taken */
+  for (int len = 1; len <= 17; len++)
+    if (c.shortest_len[len] == 0) fail_msg("no double of %d digits", len);
+  assert_true(c.subnormal > 0 && c.small_int > 0 && c.big_int > 0);
+  assert_true(c.plain > 0 && c.leading_zeros > 0 && c.exponent > 0);
+}
+
+/* The encoder writes the same text in both modes, wrapped in canonical. */
+static void test_double_in_document(void **state) {
+  (void)state;
+  const double v[] = {0.1, -0.0, 5e-324, 1e21, 123.0, 1.5e-7};
+  const char *want[] = {"0.1", "-0.0", "5e-324", "1e+21", "123.0", "1.5e-7"};
+  for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+    bson_t *b = BCON_NEW("x", BCON_DOUBLE(v[i]));
+    char expect[80];
+    char *got = squeeze(encode(b, NULL, 0, MDB_EJSON_RELAXED));
+    snprintf(expect, sizeof expect, "{\"x\":%s}", want[i]);
+    assert_string_equal(got, expect);
+    free(got);
+    got = squeeze(encode(b, NULL, 0, MDB_EJSON_CANONICAL));
+    snprintf(expect, sizeof expect, "{\"x\":{\"$numberDouble\":\"%s\"}}", want[i]);
+    assert_string_equal(got, expect);
+    free(got);
+    bson_destroy(b);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_layout),
@@ -184,6 +349,8 @@ int main(void) {
       cmocka_unit_test(test_depth_limit),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_mode_names),
+      cmocka_unit_test(test_double_text),
+      cmocka_unit_test(test_double_in_document),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
