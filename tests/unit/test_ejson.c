@@ -194,13 +194,13 @@ static void oracle_shortest(double d, char digits[18], int *point) {
     snprintf(buf, sizeof buf, "%.*e", prec, fabs(d));
     if (strtod(buf, NULL) == fabs(d)) break;
   }
-  size_t n = 0;
-  const char *p = buf;
-  for (; *p != 'e'; p++)
-    if (*p != '.') digits[n++] = *p;
-  while (n > 1 && digits[n - 1] == '0') n--;
-  digits[n] = '\0';
-  *point = atoi(p + 1) + 1;
+  /* buf is D[.DDD]e[+-]XX; the fewest digits never end in 0 (one fewer
+   * would then read back too) */
+  digits[0] = buf[0];
+  memcpy(digits + 1, buf + 2, (size_t)prec);
+  digits[prec + 1] = '\0';
+  assert_true(prec == 0 || digits[prec] != '0');
+  *point = (int)strtol(buf + (prec ? prec + 3 : 2), NULL, 10) + 1;
 }
 
 static void oracle_text(double d, const char *digits, int point,
