@@ -32,7 +32,7 @@ static int put_raw(mdb_store_txn *t, MDB_val *k, int op, const uint8_t *doc,
   int rc = next_seq(t, &seq, err);
   if (rc != MDBEE_OK) return rc;
   MDB_val v = {HEAD + doc_len, NULL};
-  int lrc = mdb_put(t->txn, t->store->pending, k, &v, MDB_RESERVE);
+  int lrc = store_put_ordered(t, t->store->pending, k, &v, MDB_RESERVE);
   if (lrc != 0) return store_fail(t, err, lrc, "recording a change");
   uint8_t *p = v.mv_data;
   store_put_le(p, seq, 8);
@@ -270,7 +270,7 @@ int mdb_store_scan_mark(mdb_store_txn *txn, const mdb_store_key *key,
   MDB_val k, v = {0, NULL};
   int rc = store_key_encode(key, buf, &k, err);
   if (rc != MDBEE_OK) return rc;
-  rc = mdb_put(txn->txn, txn->store->seen, &k, &v, 0);
+  rc = store_put_ordered(txn, txn->store->seen, &k, &v, 0);
   if (rc != 0) return store_fail(txn, err, rc, "marking a scanned document");
   return MDBEE_OK;
 }

@@ -193,6 +193,17 @@ void mdb_store_abort(mdb_store_txn *txn) {
   finish(txn);
 }
 
+int store_put_ordered(mdb_store_txn *t, MDB_dbi dbi, MDB_val *k, MDB_val *v,
+                      unsigned flags) {
+  unsigned bit = dbi < 32 ? 1u << dbi : 0;
+  if (bit && !(t->unordered & bit)) {
+    int rc = mdb_put(t->txn, dbi, k, v, flags | MDB_APPEND);
+    if (rc != MDB_KEYEXIST) return rc;
+    t->unordered |= bit;
+  }
+  return mdb_put(t->txn, dbi, k, v, flags);
+}
+
 void mdb_store_key_init(mdb_store_key *key, const char *db, const char *coll,
                         const uint8_t *id, size_t id_len) {
   key->db = db;

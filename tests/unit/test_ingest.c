@@ -151,6 +151,34 @@ static void test_delete_and_drop_become_pending_deletes(void **state) {
   free_event(&b);
 }
 
+/* A scan commits on its own once its open batch holds 16 MiB of
+ * documents, however few they are, and the rest at mdb_ingest_commit. */
+static void test_scan_commits_large_batches_by_size(void **state) {
+  struct fixture *f = *state;
+  enum { N = 40, TEXT = 1 << 20 };
+  char *text = malloc(TEXT);
+  memset(text, 'a', TEXT - 1);
+  text[TEXT - 1] = '\0';
+  for (int32_t id = 0; id < N; id++) {
+    struct event e;
+    make_upsert(&e, "orders", id, "x");
+    bson_destroy(e.doc);
+    e.doc = BCON_NEW("_id", BCON_INT32(id), "text", BCON_UTF8(text));
+    e.ev.doc = e.doc;
+    e.ev.from_scan = 1;
+    e.ev.resume_token = NULL;
+    assert_int_equal(mdb_ingest_event(f->in, &e.ev, NULL), MDBEE_OK);
+    free_event(&e);
+  }
+  mdb_ingest_stats stats;
+  mdb_ingest_stats_get(f->in, &stats);
+  assert_int_equal(stats.commits, 2); /* after 16 and after 32 MiB */
+  assert_int_equal(pending(f), 32);
+  assert_int_equal(mdb_ingest_commit(f->in, NULL), MDBEE_OK);
+  assert_int_equal(pending(f), N);
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
@@ -161,6 +189,8 @@ int main(void) {
           test_refuses_namespace_outside_allow_list, setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_delete_and_drop_become_pending_deletes, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_scan_commits_large_batches_by_size, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -268,6 +268,47 @@ static void test_each_after_resumes(void **state) {
   mdb_store_abort(t);
 }
 
+/* Pending changes arrive mostly in key order (a scan) and then out of
+ * it: puts after the last key, before it and onto an existing key all
+ * land, in one transaction and across two, and the walk sees them in key
+ * order.  ids below 256 are in key order (the int32 is little-endian). */
+static int count_in_order(void *ctx, const mdb_store_change *c) {
+  int32_t *prev = ctx;
+  int32_t id = c->key.id[1];
+  if (id <= prev[0]) return 99;
+  prev[0] = id;
+  prev[1]++;
+  prev[2] += c->deleted ? -1 : doc_value(c->doc, c->doc_len);
+  return 0;
+}
+
+static void test_pending_in_and_out_of_order(void **state) {
+  fixture *f = *state;
+  mdb_store_txn *t = begin(f->store, 0);
+  for (int32_t id = 10; id < 100; id++) upsert(t, "db", "c", id, 1);
+  upsert(t, "db", "c", 5, 1);   /* before the last key */
+  upsert(t, "db", "c", 50, 2);  /* onto an existing key */
+  upsert(t, "db", "c", 100, 1); /* after it again */
+  commit(t);
+  t = begin(f->store, 0);
+  for (int32_t id = 101; id < 200; id++) upsert(t, "db", "c", id, 1);
+  upsert(t, "db", "c", 7, 1);
+  upsert(t, "db", "c", 150, 3);
+  commit(t);
+  t = begin(f->store, 1);
+  int32_t seen[3] = {-1, 0, 0}; /* last id, entries, sum of values */
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_pending_each(t, count_in_order, seen, &err),
+                   MDBEE_OK);
+  assert_int_equal(seen[1], 90 + 2 + 99 + 1);
+  assert_int_equal(seen[2], seen[1] + 1 + 2); /* 50 and 150 updated */
+  assert_int_equal(pending_of(t, "db", "c", 50), 2);
+  assert_int_equal(pending_of(t, "db", "c", 150), 3);
+  assert_int_equal(pending_of(t, "db", "c", 5), 1);
+  assert_int_equal(pending_of(t, "db", "c", 6), -1);
+  mdb_store_abort(t);
+}
+
 /* Staged changes reach the document index only when applied, in batches,
  * with pending changes cleared unless a newer event replaced them. */
 static void test_stage_apply(void **state) {
@@ -888,6 +929,8 @@ static void test_kill_during_snapshots(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_pending_latest_wins, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pending_in_and_out_of_order, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_pending_rejects_bad_input, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_key_layout_and_order, setup, teardown),
