@@ -311,6 +311,10 @@ static void load(struct bench *b, uint64_t n) {
   printf("chunks:    %llu made, %llu sent, %llu manifest\n",
          (unsigned long long)r.chunks_made, (unsigned long long)r.chunks_uploaded,
          (unsigned long long)r.manifest_chunks);
+  /* Optimisations must not change it: compare with a run before them. */
+  printf("state root: ");
+  for (int i = 0; i < 32; i++) printf("%02x", r.state_root[i]);
+  printf("\n");
   pthread_mutex_lock(&peak.lock);
   printf("peak RSS:  %ld MiB (sampled peak %ld MiB: %ld anonymous, %ld mapped "
          "from the state file)\n",

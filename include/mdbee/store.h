@@ -4,7 +4,7 @@
  *   - pending changes: (db, collection, _id) -> newest full document or a
  *     delete marker, so a snapshot serialises each dirty document once;
  *   - the document index: (db, collection, _id) -> published reference,
- *     content hash, size and the document's published index keys;
+ *     size and the document's published index keys;
  *   - a cache of manifest chunks (address -> span || payload);
  *   - the set of chunk addresses the Bee node already has;
  *   - one resume token (and cluster time) per change stream;
@@ -169,7 +169,6 @@ typedef struct mdb_store_index_key {
 typedef struct mdb_store_doc {
   uint8_t ref[MDB_STORE_REF_MAX];  /* root of the document's chunk tree */
   size_t ref_len;                  /* 32, or 64 when encrypted */
-  uint8_t hash[32];                /* Keccak-256 of the published JSON */
   uint64_t size;                   /* bytes of the published JSON */
   /* Index keys.  For mdb_store_doc_put: an array of n_index_keys entries.
    * From mdb_store_doc_get / _each: an encoded list, read it with

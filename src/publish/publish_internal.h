@@ -140,7 +140,7 @@ typedef struct publish_chunk_head {
 
 /* One pending change of a snapshot.  For an upsert of a published
  * collection (encode = 1), publish_encode_batch fills rc/err, and on
- * success ref, hash, size and the chunks of the document's JSON. */
+ * success ref, size and the chunks of the document's JSON. */
 typedef struct publish_doc_job {
   mdb_store_change change; /* points into the walk's read transaction */
   const mdb_publish_collection *coll; /* NULL: not published */
@@ -148,7 +148,6 @@ typedef struct publish_doc_job {
   int rc;
   mdb_error err;
   uint8_t ref[MDB_STORE_REF_MAX]; /* p->ref_size bytes */
-  uint8_t hash[32];
   uint64_t size;
   uint8_t *chunks; /* publish_chunk_head + bytes, back to back; reused */
   size_t chunks_len, chunks_cap;

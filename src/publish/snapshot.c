@@ -168,7 +168,6 @@ static int publish_document(struct walk *w, struct planned *pl,
   if (rc != MDBEE_OK) return rc;
   memcpy(pl->doc.ref, job->ref, ref_len);
   pl->doc.ref_len = ref_len;
-  memcpy(pl->doc.hash, job->hash, 32);
   pl->doc.size = job->size;
   rc = collect_index_keys(w, pl, coll, &job->change, docid);
   if (rc != MDBEE_OK) return rc;

@@ -1,13 +1,22 @@
 /* Document index and per-collection statistics.
  *
- * Entry layout: u8 ref_len, ref, 32-byte hash, u64 size, then for each
- * index key: u16 name length, name, u32 key length, key (all LE). */
+ * Entry layout: u8 LAYOUT_V2 | ref_len, ref, u64 size, then for each index
+ * key: u16 name length, name, u32 key length, key (all LE).
+ *
+ * State directories written before 2026-11 hold entries without the flag
+ * bit (ref_len is at most 64) and with a 32-byte Keccak-256 of the JSON
+ * between ref and size.  Nothing needed that hash (the reference already
+ * names the bytes), so it is no longer computed, but such entries are still
+ * read, skipping it, and are rewritten in the new layout the next time their
+ * document is published: an old state needs no migration. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
 
-#define FIXED(ref_len) (1 + (ref_len) + 32 + 8)
+#define LAYOUT_V2 0x80
+#define FIXED(ref_len) (1 + (ref_len) + 8)
+#define OLD_HASH 32 /* bytes after ref in an entry without LAYOUT_V2 */
 
 static int stats_add(mdb_store_txn *t, const mdb_store_key *key,
                      int64_t dcount, int64_t dbytes, mdb_error *err) {
@@ -37,15 +46,15 @@ static int stats_add(mdb_store_txn *t, const mdb_store_key *key,
 static int decode_doc(const MDB_val *v, mdb_store_doc *out) {
   const uint8_t *p = v->mv_data;
   if (v->mv_size < 1) return -1;
-  size_t rl = p[0];
-  if (rl > MDB_STORE_REF_MAX || v->mv_size < FIXED(rl)) return -1;
+  size_t rl = p[0] & ~LAYOUT_V2;
+  size_t fixed = FIXED(rl) + (p[0] & LAYOUT_V2 ? 0 : OLD_HASH);
+  if (rl > MDB_STORE_REF_MAX || v->mv_size < fixed) return -1;
   memset(out, 0, sizeof *out);
   out->ref_len = rl;
   memcpy(out->ref, p + 1, rl);
-  memcpy(out->hash, p + 1 + rl, 32);
-  out->size = store_get_le(p + 1 + rl + 32, 8);
-  out->index_blob = p + FIXED(rl);
-  out->index_blob_len = v->mv_size - FIXED(rl);
+  out->size = store_get_le(p + fixed - 8, 8);
+  out->index_blob = p + fixed;
+  out->index_blob_len = v->mv_size - fixed;
   size_t pos = 0;
   mdb_store_index_key ik;
   int r;
@@ -92,10 +101,9 @@ size_t store_doc_size(const mdb_store_doc *doc, mdb_error *err) {
 }
 
 void store_doc_write(const mdb_store_doc *doc, uint8_t *p) {
-  p[0] = (uint8_t)doc->ref_len;
+  p[0] = (uint8_t)(LAYOUT_V2 | doc->ref_len);
   memcpy(p + 1, doc->ref, doc->ref_len);
-  memcpy(p + 1 + doc->ref_len, doc->hash, 32);
-  store_put_le(p + 1 + doc->ref_len + 32, doc->size, 8);
+  store_put_le(p + 1 + doc->ref_len, doc->size, 8);
   p += FIXED(doc->ref_len);
   for (size_t i = 0; i < doc->n_index_keys; i++) {
     const mdb_store_index_key *ik = &doc->index_keys[i];

@@ -245,6 +245,49 @@ static void test_update_touches_few_chunks(void **state) {
 
 /* A failure before the commit keeps the pending changes; the retry
  * publishes the same data. */
+/* Documents of one chunk and of several, mixed in one snapshot (the
+ * encoder hashes one-chunk documents in groups, longer ones alone), are
+ * all published whole and readable through their references. */
+static void documents_of_any_size(int encrypt) {
+  enum { NOTES = 37 };
+  struct fixture f = {0};
+  open_fixture_encrypted(&f, 0, encrypt);
+  char *text[NOTES];
+  for (int i = 0; i < NOTES; i++) {
+    /* around 4096 bytes of JSON, and far beyond it */
+    size_t len = i % 3 == 0 ? 4000 + 5 * (size_t)i : (size_t)i * 397 % 9000;
+    text[i] = malloc(len + 1);
+    for (size_t j = 0; j < len; j++) text[i][j] = (char)('a' + (i + j) % 26);
+    text[i][len] = '\0';
+    change(&f, "notes", i, text[i]);
+  }
+  mdb_publish_result r;
+  snapshot(&f, 1700000000, &r);
+  assert_true(r.published);
+  for (int i = 0; i < NOTES; i++) {
+    char path[32];
+    snprintf(path, sizeof path, "notes/i-%d", i);
+    char *doc = read_path(&f, r.root, path);
+    assert_non_null(doc);
+    char want[10000];
+    snprintf(want, sizeof want, ": \"%s\",", text[i]);
+    if (!strstr(doc, want)) fail_msg("note %d: %.200s", i, doc);
+    free(doc);
+    free(text[i]);
+  }
+  close_fixture(&f);
+}
+
+static void test_documents_of_any_size(void **state) {
+  (void)state;
+  documents_of_any_size(0);
+}
+
+static void test_encrypted_documents_of_any_size(void **state) {
+  (void)state;
+  documents_of_any_size(1);
+}
+
 static void test_failure_keeps_pending(void **state) {
   (void)state;
   struct fixture f = {0};
@@ -399,6 +442,8 @@ int main(void) {
       cmocka_unit_test(test_layout),
       cmocka_unit_test(test_state_root_depends_only_on_data),
       cmocka_unit_test(test_update_touches_few_chunks),
+      cmocka_unit_test(test_documents_of_any_size),
+      cmocka_unit_test(test_encrypted_documents_of_any_size),
       cmocka_unit_test(test_failure_keeps_pending),
       cmocka_unit_test(test_retention_unpins_old_snapshots),
       cmocka_unit_test(test_encrypted_layout),

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <bson/bson.h>
+#include <lmdb.h>
 
 #include "mdbee/store.h"
 
@@ -123,7 +124,6 @@ static void index_doc(mdb_store_txn *t, const char *db, const char *coll,
   mdb_store_doc d = {0};
   memset(d.ref, tag, 32);
   d.ref_len = 32;
-  memset(d.hash, tag ^ 0xff, 32);
   d.size = size;
   mdb_error err = {0};
   assert_int_equal(mdb_store_doc_put(t, key, &d, &err), MDBEE_OK);
@@ -439,6 +439,29 @@ static void test_abort_discards(void **state) {
   mdb_store_abort(t);
 }
 
+/* The entry of key reads back as want (as given to mdb_store_doc_put). */
+static void expect_doc(mdb_store_txn *t, const mdb_store_key *key,
+                       const mdb_store_doc *want) {
+  mdb_store_doc got;
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_doc_get(t, key, &got, &err), MDBEE_OK);
+  assert_int_equal(got.ref_len, want->ref_len);
+  assert_memory_equal(got.ref, want->ref, want->ref_len);
+  assert_int_equal(got.size, want->size);
+  assert_int_equal(got.n_index_keys, want->n_index_keys);
+  size_t pos = 0;
+  mdb_store_index_key ik;
+  for (size_t i = 0; i < want->n_index_keys; i++) {
+    const mdb_store_index_key *k = &want->index_keys[i];
+    assert_int_equal(mdb_store_doc_index_next(&got, &pos, &ik), 1);
+    assert_int_equal(ik.index_len, k->index_len);
+    assert_memory_equal(ik.index, k->index, ik.index_len);
+    assert_int_equal(ik.key_len, k->key_len);
+    assert_memory_equal(ik.key, k->key, ik.key_len);
+  }
+  assert_int_equal(mdb_store_doc_index_next(&got, &pos, &ik), 0);
+}
+
 static void test_doc_index_and_stats(void **state) {
   fixture *f = *state;
   mdb_store_txn *t = begin(f->store, 0);
@@ -450,7 +473,6 @@ static void test_doc_index_and_stats(void **state) {
   mdb_store_doc d = {0};
   memset(d.ref, 0xab, 64);
   d.ref_len = 64;
-  memset(d.hash, 0x11, 32);
   d.size = 100;
   d.index_keys = keys;
   d.n_index_keys = 2;
@@ -461,23 +483,8 @@ static void test_doc_index_and_stats(void **state) {
   commit(t);
 
   t = begin(f->store, 0);
+  expect_doc(t, key, &d);
   mdb_store_doc got;
-  assert_int_equal(mdb_store_doc_get(t, key, &got, &err), MDBEE_OK);
-  assert_int_equal(got.ref_len, 64);
-  assert_memory_equal(got.ref, d.ref, 64);
-  assert_memory_equal(got.hash, d.hash, 32);
-  assert_int_equal(got.size, 100);
-  assert_int_equal(got.n_index_keys, 2);
-  size_t pos = 0;
-  mdb_store_index_key ik;
-  for (int i = 0; i < 2; i++) {
-    assert_int_equal(mdb_store_doc_index_next(&got, &pos, &ik), 1);
-    assert_int_equal(ik.index_len, keys[i].index_len);
-    assert_memory_equal(ik.index, keys[i].index, ik.index_len);
-    assert_int_equal(ik.key_len, keys[i].key_len);
-    assert_memory_equal(ik.key, keys[i].key, ik.key_len);
-  }
-  assert_int_equal(mdb_store_doc_index_next(&got, &pos, &ik), 0);
 
   mdb_store_stats st;
   assert_int_equal(mdb_store_stats_get(t, "db", "c", &st, &err), MDBEE_OK);
@@ -495,6 +502,86 @@ static void test_doc_index_and_stats(void **state) {
   assert_int_equal(mdb_store_stats_get(t, "db", "none", &st, &err), MDBEE_OK);
   assert_int_equal(st.count, 0);
   commit(t);
+}
+
+/* Runs fn on the only entry of the docs table, with the store closed:
+ * stands for a state directory written by an older mdbee. */
+static void with_raw_doc_entry(fixture *f,
+                               void (*fn)(MDB_txn *, MDB_dbi, MDB_val *,
+                                          MDB_val *)) {
+  mdb_store_close(f->store);
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+  assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  assert_int_equal(mdb_dbi_open(txn, "docs", 0, &dbi), 0);
+  assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+  assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+  mdb_cursor_close(cur);
+  fn(txn, dbi, &k, &v);
+  assert_int_equal(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  mdb_error err = {0};
+  assert_int_equal(mdb_store_open(f->dir, &f->store, &err), MDBEE_OK);
+}
+
+/* Rewrites the entry in the layout of before 2026-11: ref length without
+ * the flag bit, and a 32-byte content hash between ref and size. */
+static void to_old_layout(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v) {
+  const uint8_t *p = v->mv_data;
+  size_t rl = p[0] & 0x7f;
+  uint8_t old[512];
+  assert_true(p[0] & 0x80);
+  assert_true(v->mv_size + 32 <= sizeof old);
+  old[0] = (uint8_t)rl;
+  memcpy(old + 1, p + 1, rl);
+  memset(old + 1 + rl, 0xee, 32);
+  memcpy(old + 1 + rl + 32, p + 1 + rl, v->mv_size - 1 - rl);
+  MDB_val ov = {v->mv_size + 32, old};
+  assert_int_equal(mdb_put(txn, dbi, k, &ov, 0), 0);
+}
+
+static void expect_new_layout(MDB_txn *txn, MDB_dbi dbi, MDB_val *k,
+                              MDB_val *v) {
+  (void)txn, (void)dbi, (void)k;
+  assert_true(((const uint8_t *)v->mv_data)[0] & 0x80);
+}
+
+/* A state directory from before the content hash was dropped is read as
+ * it is, and its entries move to the new layout when rewritten. */
+static void test_doc_index_old_layout(void **state) {
+  fixture *f = *state;
+  test_key tk;
+  const mdb_store_key *key = key_of(&tk, "db", "c", 7);
+  mdb_store_index_key ik_in = {"by_name", 7, (const uint8_t *)"\x02" "bob", 4};
+  mdb_store_doc d = {0};
+  memset(d.ref, 0x5a, 32);
+  d.ref_len = 32;
+  d.size = 1234;
+  d.index_keys = &ik_in;
+  d.n_index_keys = 1;
+  mdb_error err = {0};
+  mdb_store_txn *t = begin(f->store, 0);
+  assert_int_equal(mdb_store_doc_put(t, key, &d, &err), MDBEE_OK);
+  commit(t);
+  with_raw_doc_entry(f, to_old_layout);
+
+  t = begin(f->store, 0);
+  expect_doc(t, key, &d);
+  /* Replacing it subtracts the old entry's size from the statistics. */
+  d.size = 34;
+  assert_int_equal(mdb_store_doc_put(t, key, &d, &err), MDBEE_OK);
+  mdb_store_stats st;
+  assert_int_equal(mdb_store_stats_get(t, "db", "c", &st, &err), MDBEE_OK);
+  assert_int_equal(st.count, 1);
+  assert_int_equal(st.bytes, 34);
+  commit(t);
+  with_raw_doc_entry(f, expect_new_layout);
 }
 
 /* A corrupt index list is reported, never read past its end. */
@@ -943,6 +1030,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_stage_apply, setup, teardown),
       cmocka_unit_test_setup_teardown(test_trim_keeps_data, setup, teardown),
       cmocka_unit_test_setup_teardown(test_doc_index_and_stats, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_doc_index_old_layout, setup,
+                                      teardown),
       cmocka_unit_test(test_doc_index_next_bounds),
       cmocka_unit_test_setup_teardown(test_drop_collection_and_database, setup,
                                       teardown),
