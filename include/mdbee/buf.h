@@ -23,6 +23,12 @@ typedef struct mdb_buf {
  * out, so a writer can append freely and check failed once at the end. */
 int mdb_buf_append(mdb_buf *b, const void *data, size_t len);
 
+/* Makes room for n more bytes (and a NUL after them) at data + len, for a
+ * writer that fills them itself and then adds what it wrote to len; the
+ * NUL after the text is restored by the next append or mdb_buf_take.
+ * Returns 0, or -1 (and sets failed) when memory runs out. */
+int mdb_buf_reserve(mdb_buf *b, size_t n);
+
 /* Appends a NUL-terminated string. */
 int mdb_buf_puts(mdb_buf *b, const char *s);
 

@@ -71,9 +71,11 @@ double mdb_bsonr_double(const uint8_t *p);
 void mdb_bsonr_decimal128_text(const uint8_t *p,
                                char out[MDB_BSONR_DECIMAL_TEXT]);
 
-/* Checks that s[0..len) is well-formed UTF-8 (no overlong forms, no
- * surrogates, nothing above U+10FFFF).  Returns the offset of the first
- * bad byte, or len when all is well. */
-size_t mdb_bsonr_utf8_check(const char *s, size_t len);
+/* The length (2 to 4) of the well-formed multi-byte UTF-8 sequence that
+ * starts at s (s[0] >= 0x80, left bytes readable), or 0 when it is not
+ * one: a stray continuation byte, a truncated sequence, an overlong form,
+ * a surrogate or a code point above U+10FFFF.  Callers step over ASCII
+ * themselves, which is most text. */
+size_t mdb_bsonr_utf8_seq(const uint8_t *s, size_t left);
 
 #endif

@@ -1,7 +1,6 @@
 /* BSON -> Extended JSON v2, laid out as JSON.stringify(value, null, 2). */
 #include "mdbee/ejson.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,51 +55,109 @@ static int fail(enc *e, const char *why) {
   return MDBEE_EFORMAT;
 }
 
+/* The output is written in small pieces: these inline the common case,
+ * where the buffer has room, and leave growing to mdb_buf.  Once memory
+ * ran out they write nothing more; mdb_buf_take reports it. */
+static inline char *room(mdb_buf *b, size_t n) {
+  if (b->len + n < b->cap) return b->data + b->len;
+  return mdb_buf_reserve(b, n) == 0 ? b->data + b->len : NULL;
+}
+
+static inline void put(mdb_buf *b, const char *s, size_t n) {
+  char *p = room(b, n);
+  if (!p) return;
+  memcpy(p, s, n);
+  b->len += n;
+}
+
+static inline void put_char(mdb_buf *b, char c) {
+  char *p = room(b, 1);
+  if (!p) return;
+  *p = c;
+  b->len++;
+}
+
+static inline void put_str(mdb_buf *b, const char *s) { put(b, s, strlen(s)); }
+
 static void newline(enc *e, uint32_t depth) {
-  mdb_buf_putc(&e->out, '\n');
-  for (uint32_t i = 0; i < depth; i++) mdb_buf_append(&e->out, "  ", 2);
+  size_t n = 1 + 2 * (size_t)depth;
+  char *p = room(&e->out, n);
+  if (!p) return;
+  p[0] = '\n';
+  memset(p + 1, ' ', n - 1);
+  e->out.len += n;
 }
 
-/* JSON string with JSON.stringify's escapes; s must be valid UTF-8. */
-static void put_json_string(mdb_buf *b, const char *s, size_t len) {
+/* Whether one of the 8 bytes of w is >= 0x80, < 0x20, '"' or '\\'
+ * (may also answer 1 for none of them, never 0 for one of them). */
+static inline int needs_care(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101u, highs = ones << 7;
+  uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+  return ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+           ((bs - ones) & ~bs)) & highs) != 0;
+}
+
+/* Writes text as a JSON string with JSON.stringify's escapes, checking its
+ * UTF-8 on the way (one pass over the bytes, eight at a time while they
+ * are plain ASCII).  Returns len, or the offset of the first byte that is
+ * not well-formed UTF-8, the output then being incomplete. */
+static size_t put_escaped(mdb_buf *b, const char *text, size_t len) {
   static const char hex[] = "0123456789abcdef";
-  mdb_buf_putc(b, '"');
-  size_t run = 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    mdb_buf_append(b, s + run, i - run);
-    run = i + 1;
+  const uint8_t *s = (const uint8_t *)text;
+  put_char(b, '"');
+  size_t run = 0, i = 0;
+  while (i < len) {
+    uint64_t w;
+    if (len - i >= 8 && (memcpy(&w, s + i, 8), !needs_care(w))) {
+      i += 8;
+      continue;
+    }
+    uint8_t c = s[i];
+    if (c >= 0x80) {
+      size_t n = mdb_bsonr_utf8_seq(s + i, len - i);
+      if (n == 0) return i;
+      i += n;
+      continue;
+    }
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      i++;
+      continue;
+    }
+    put(b, text + run, i - run);
+    run = ++i;
+    char esc[6] = {'\\', 0};
     switch (c) {
-    case '"': mdb_buf_append(b, "\\\"", 2); break;
-    case '\\': mdb_buf_append(b, "\\\\", 2); break;
-    case '\b': mdb_buf_append(b, "\\b", 2); break;
-    case '\f': mdb_buf_append(b, "\\f", 2); break;
-    case '\n': mdb_buf_append(b, "\\n", 2); break;
-    case '\r': mdb_buf_append(b, "\\r", 2); break;
-    case '\t': mdb_buf_append(b, "\\t", 2); break;
-    default: {
-      char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      mdb_buf_append(b, u, 6);
+    case '"': esc[1] = '"'; break;
+    case '\\': esc[1] = '\\'; break;
+    case '\b': esc[1] = 'b'; break;
+    case '\f': esc[1] = 'f'; break;
+    case '\n': esc[1] = 'n'; break;
+    case '\r': esc[1] = 'r'; break;
+    case '\t': esc[1] = 't'; break;
+    default:
+      memcpy(esc + 1, "u00", 3);
+      esc[4] = hex[c >> 4];
+      esc[5] = hex[c & 15];
     }
-    }
+    put(b, esc, esc[1] == 'u' ? 6 : 2);
   }
-  mdb_buf_append(b, s + run, len - run);
-  mdb_buf_putc(b, '"');
+  put(b, text + run, len - run);
+  put_char(b, '"');
+  return len;
 }
 
-static int check_utf8(enc *e, const char *s, size_t len) {
-  size_t bad = mdb_bsonr_utf8_check(s, len);
+/* JSON string of text produced here (ASCII). */
+static void put_json_string(mdb_buf *b, const char *s, size_t len) {
+  put_escaped(b, s, len);
+}
+
+/* JSON string of text from the document, which must be valid UTF-8. */
+static int put_text(enc *e, const char *s, size_t len) {
+  size_t bad = put_escaped(&e->out, s, len);
   if (bad == len) return MDBEE_OK;
   char why[64];
   snprintf(why, sizeof why, "string is not valid UTF-8 (byte %zu)", bad);
   return fail(e, why);
-}
-
-static int put_text(enc *e, const char *s, size_t len) {
-  int rc = check_utf8(e, s, len);
-  if (rc == MDBEE_OK) put_json_string(&e->out, s, len);
-  return rc;
 }
 
 /* A BSON string value (int32 length, bytes, NUL). */
@@ -110,20 +167,20 @@ static int put_bson_string(enc *e, const uint8_t *v) {
 
 /* Writes the separator, line break and `"key": ` of a member. */
 static void member(enc *e, const char *key, uint32_t depth, int first) {
-  if (!first) mdb_buf_putc(&e->out, ',');
+  if (!first) put_char(&e->out, ',');
   newline(e, depth);
   put_json_string(&e->out, key, strlen(key));
-  mdb_buf_append(&e->out, ": ", 2);
+  put(&e->out, ": ", 2);
 }
 
 static void open_wrapper(enc *e, const char *key, uint32_t depth) {
-  mdb_buf_putc(&e->out, '{');
+  put_char(&e->out, '{');
   member(e, key, depth + 1, 1);
 }
 
 static void close_wrapper(enc *e, uint32_t depth) {
   newline(e, depth);
-  mdb_buf_putc(&e->out, '}');
+  put_char(&e->out, '}');
 }
 
 /* {"$key": "text"} for ASCII text produced here. */
@@ -138,7 +195,7 @@ static void wrap_string(enc *e, const char *key, const char *text,
 static void put_integer(enc *e, const char *wrapper, const char *text,
                         uint32_t depth) {
   if (e->mode == MDB_EJSON_RELAXED)
-    mdb_buf_puts(&e->out, text);
+    put_str(&e->out, text);
   else
     wrap_string(e, wrapper, text, depth);
 }
@@ -156,16 +213,16 @@ static void put_base64(mdb_buf *b, const uint8_t *d, size_t n) {
   for (; i + 3 <= n; i += 3) {
     uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
     char q[4] = {a[v >> 18], a[v >> 12 & 63], a[v >> 6 & 63], a[v & 63]};
-    mdb_buf_append(b, q, 4);
+    put(b, q, 4);
   }
   if (n - i == 1) {
     uint32_t v = (uint32_t)d[i] << 16;
     char q[4] = {a[v >> 18], a[v >> 12 & 63], '=', '='};
-    mdb_buf_append(b, q, 4);
+    put(b, q, 4);
   } else if (n - i == 2) {
     uint32_t v = (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8;
     char q[4] = {a[v >> 18], a[v >> 12 & 63], a[v >> 6 & 63], '='};
-    mdb_buf_append(b, q, 4);
+    put(b, q, 4);
   }
 }
 
@@ -178,11 +235,11 @@ static void put_binary(enc *e, const uint8_t *v, uint32_t depth) {
     n -= 4;
   }
   open_wrapper(e, "$binary", depth);
-  mdb_buf_putc(&e->out, '{');
+  put_char(&e->out, '{');
   member(e, "base64", depth + 2, 1);
-  mdb_buf_putc(&e->out, '"');
+  put_char(&e->out, '"');
   put_base64(&e->out, data, n);
-  mdb_buf_putc(&e->out, '"');
+  put_char(&e->out, '"');
   char st[3];
   mdb_hex_encode(&subtype, 1, st);
   member(e, "subType", depth + 2, 0);
@@ -195,7 +252,7 @@ static void put_double(enc *e, double d, uint32_t depth) {
   char text[MDB_NUMBER_TEXT_MAX];
   if (e->mode == MDB_EJSON_RELAXED && isfinite(d)) {
     mdb_number_text(d, text);
-    mdb_buf_puts(&e->out, text);
+    put_str(&e->out, text);
     return;
   }
   if (isnan(d))
@@ -224,24 +281,36 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
 /* Last millisecond of 9999-12-31, the end of the ISO-8601 range. */
 #define DATE_ISO_MAX INT64_C(253402300799999)
 
+/* Writes v as width decimal digits (v < 10^width) followed by sep;
+ * returns the end. */
+static char *put_fixed(char *o, unsigned v, int width, char sep) {
+  for (int i = width - 1; i >= 0; i--, v /= 10) o[i] = (char)('0' + v % 10);
+  o[width] = sep;
+  return o + width + 1;
+}
+
 static void put_date(enc *e, int64_t ms, uint32_t depth) {
   char text[40];
   if (e->mode == MDB_EJSON_RELAXED && ms >= 0 && ms <= DATE_ISO_MAX) {
-    int64_t days = ms / 86400000, rest = ms % 86400000, y;
-    unsigned mo, d;
+    int64_t days = ms / 86400000, y;
+    unsigned rest = (unsigned)(ms % 86400000), mo, d;
     civil_from_days(days, &y, &mo, &d);
-    int n = snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d",
-                     (int)y, mo, d, (int)(rest / 3600000),
-                     (int)(rest / 60000 % 60), (int)(rest / 1000 % 60));
+    char *o = put_fixed(text, (unsigned)y, 4, '-');
+    o = put_fixed(o, mo, 2, '-');
+    o = put_fixed(o, d, 2, 'T');
+    o = put_fixed(o, rest / 3600000, 2, ':');
+    o = put_fixed(o, rest / 60000 % 60, 2, ':');
     /* Whole seconds are written without ".000", as the Node driver does. */
     if (rest % 1000)
-      snprintf(text + n, sizeof text - (size_t)n, ".%03dZ", (int)(rest % 1000));
+      o = put_fixed(put_fixed(o, rest / 1000 % 60, 2, '.'), rest % 1000, 3,
+                    'Z');
     else
-      snprintf(text + n, sizeof text - (size_t)n, "Z");
+      o = put_fixed(o, rest / 1000 % 60, 2, 'Z');
+    *o = '\0';
     wrap_string(e, "$date", text, depth);
     return;
   }
-  snprintf(text, sizeof text, "%" PRId64, ms);
+  mdb_int_text(ms, text);
   open_wrapper(e, "$date", depth);
   wrap_string(e, "$numberLong", text, depth + 1);
   close_wrapper(e, depth);
@@ -302,20 +371,20 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
     return MDBEE_OK;
   case MDB_BSON_UNDEFINED:
     open_wrapper(e, "$undefined", depth);
-    mdb_buf_puts(&e->out, "true");
+    put_str(&e->out, "true");
     close_wrapper(e, depth);
     return MDBEE_OK;
   case MDB_BSON_OID:
     put_oid(e, v, depth);
     return MDBEE_OK;
   case MDB_BSON_BOOL:
-    mdb_buf_puts(&e->out, v[0] ? "true" : "false");
+    put_str(&e->out, v[0] ? "true" : "false");
     return MDBEE_OK;
   case MDB_BSON_DATE:
     put_date(e, mdb_bsonr_i64(v), depth);
     return MDBEE_OK;
   case MDB_BSON_NULL:
-    mdb_buf_puts(&e->out, "null");
+    put_str(&e->out, "null");
     return MDBEE_OK;
   case MDB_BSON_REGEX: {
     const char *pattern = (const char *)v;
@@ -333,7 +402,7 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
         sorted[j - 1] = t;
       }
     open_wrapper(e, "$regularExpression", depth);
-    mdb_buf_putc(&e->out, '{');
+    put_char(&e->out, '{');
     member(e, "pattern", depth + 2, 1);
     int rc = put_text(e, pattern, plen);
     if (rc == MDBEE_OK) {
@@ -349,7 +418,7 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
   case MDB_BSON_DBPOINTER: {
     size_t slen = 4 + (size_t)mdb_bsonr_i32(v);
     open_wrapper(e, "$dbPointer", depth);
-    mdb_buf_putc(&e->out, '{');
+    put_char(&e->out, '{');
     member(e, "$ref", depth + 2, 1);
     int rc = put_bson_string(e, v);
     if (rc != MDBEE_OK) return rc;
@@ -382,19 +451,19 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
   case MDB_BSON_TIMESTAMP: {
     uint32_t inc = (uint32_t)mdb_bsonr_i32(v), t = (uint32_t)mdb_bsonr_i32(v + 4);
     open_wrapper(e, "$timestamp", depth);
-    mdb_buf_putc(&e->out, '{');
+    put_char(&e->out, '{');
     member(e, "t", depth + 2, 1);
-    mdb_buf_printf(&e->out, "%" PRIu32, t);
+    put(&e->out, text, mdb_int_text(t, text));
     member(e, "i", depth + 2, 0);
-    mdb_buf_printf(&e->out, "%" PRIu32, inc);
+    put(&e->out, text, mdb_int_text(inc, text));
     close_wrapper(e, depth + 1);
     close_wrapper(e, depth);
     return MDBEE_OK;
   }
   case MDB_BSON_INT32:
   case MDB_BSON_INT64:
-    snprintf(text, sizeof text, "%" PRId64,
-             type == MDB_BSON_INT32 ? mdb_bsonr_i32(v) : mdb_bsonr_i64(v));
+    mdb_int_text(type == MDB_BSON_INT32 ? mdb_bsonr_i32(v) : mdb_bsonr_i64(v),
+                 text);
     put_integer(e, type == MDB_BSON_INT32 ? "$numberInt" : "$numberLong", text,
                 depth);
     return MDBEE_OK;
@@ -407,7 +476,7 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
   case MDB_BSON_MINKEY:
   case MDB_BSON_MAXKEY:
     open_wrapper(e, type == MDB_BSON_MINKEY ? "$minKey" : "$maxKey", depth);
-    mdb_buf_putc(&e->out, '1');
+    put_char(&e->out, '1');
     close_wrapper(e, depth);
     return MDBEE_OK;
   }
@@ -425,7 +494,7 @@ static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
   mdb_bsonr_elem el;
   int r, first = 1, rc = MDBEE_OK;
   size_t index = 0;
-  mdb_buf_putc(&e->out, array ? '[' : '{');
+  put_char(&e->out, array ? '[' : '{');
   while ((r = mdb_bsonr_next(&it, &el, &why)) == 1) {
     f.key = el.key;
     f.index = index++;
@@ -435,16 +504,16 @@ static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
       rc = mdb_error_set(e->err, MDBEE_ENOMEM, "out of memory");
       break;
     }
-    if (red == 0 && !array) rc = check_utf8(e, el.key, el.key_len);
-    if (red == 0 && rc == MDBEE_OK) {
-      if (!first) mdb_buf_putc(&e->out, ',');
+    if (red == 0) {
+      if (!first) put_char(&e->out, ',');
       newline(e, depth + 1);
       if (!array) {
-        put_json_string(&e->out, el.key, el.key_len);
-        mdb_buf_append(&e->out, ": ", 2);
+        rc = put_text(e, el.key, el.key_len);
+        put(&e->out, ": ", 2);
       }
       first = 0;
-      rc = put_value(e, el.type, el.value, el.value_len, &sub, depth + 1);
+      if (rc == MDBEE_OK)
+        rc = put_value(e, el.type, el.value, el.value_len, &sub, depth + 1);
     }
     free(sub.p);
     if (rc != MDBEE_OK) break;
@@ -457,7 +526,7 @@ static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
   e->top = f.parent;
   if (rc != MDBEE_OK) return rc;
   if (!first) newline(e, depth);
-  mdb_buf_putc(&e->out, array ? ']' : '}');
+  put_char(&e->out, array ? ']' : '}');
   return MDBEE_OK;
 }
 

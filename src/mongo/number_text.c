@@ -13,9 +13,96 @@ static int reads_back(double a, int prec, char buf[40]) {
   return strtod(buf, NULL) == a;
 }
 
+/* Writes the decimal digits of v at o; returns the end. */
+static char *put_uint(char *o, uint64_t v) {
+  char tmp[20];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) *o++ = tmp[--n];
+  return o;
+}
+
+#ifdef __SIZEOF_INT128__
+typedef unsigned __int128 u128;
+
+static u128 pow10_128(int q) {
+  static const uint64_t p[20] = {
+      1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u,
+      100000000u, 1000000000u, 10000000000u, 100000000000u,
+      1000000000000u, 10000000000000u, 100000000000000u,
+      1000000000000000u, 10000000000000000u, 100000000000000000u,
+      1000000000000000000u, 10000000000000000000u};
+  return q < 20 ? p[q] : (u128)p[19] * p[q - 19];
+}
+
+/* The same digits as the printf search below, in integer arithmetic, for
+ * the doubles documents are full of (1e-5 <= a < 2^53: prices, ratios,
+ * measurements).  a = f / 2^s exactly; its n-digit rounding is
+ * m / 10^q with m = round(f 10^q / 2^s), computed exactly in 128 bits
+ * (f < 2^53, 10^q <= 10^22 < 2^74), and m / 10^q reads back as a when it
+ * lies closer to a than half the gap to a's neighbour:
+ * |m 2^s - f 10^q| < 10^q / 2 (/ 4 below a power of two, whose lower
+ * neighbour is nearer).  Returns 0 when a is outside that range or a
+ * rounding tie or midpoint makes the answer depend on tie rules: the
+ * printf search decides those. */
+static int shortest_exact(double a, char digits[18], int *point) {
+  uint64_t bits;
+  memcpy(&bits, &a, sizeof bits);
+  int biased = (int)(bits >> 52);
+  const uint64_t hidden = UINT64_C(1) << 52;
+  uint64_t f = (bits & (hidden - 1)) | hidden;
+  int s = 1075 - biased;
+  if (biased == 0 || s <= 0 || s > 100) return 0;
+  /* floor(log10(2^(biased-1023))), at most one below the real exponent */
+  int e10 = ((biased - 1023) * 78913) >> 18;
+  for (int n = 15, fixes = 0; n <= 17;) {
+    int q = n - 1 - e10;
+    if (q < 0 || q > 22 || fixes > 2) return 0;
+    u128 scaled = (u128)f * pow10_128(q);
+    u128 m = scaled >> s;
+    if (m < pow10_128(n - 1) || m >= pow10_128(n)) {
+      e10 += m < pow10_128(n - 1) ? -1 : 1;
+      fixes++;
+      continue;
+    }
+    u128 rem = scaled - (m << s), half = (u128)1 << (s - 1), err = rem;
+    if (rem == half) return 0;
+    if (rem > half) {
+      m++;
+      err = ((u128)1 << s) - rem;
+    }
+    u128 gap = (rem < half && f == hidden) ? 4 * err : 2 * err;
+    if (gap == pow10_128(q)) return 0;
+    if (gap < pow10_128(q)) {
+      int len = n;
+      if (m == pow10_128(n)) { /* 9.99... rounded up to 10.0... */
+        m /= 10;
+        len++;
+      }
+      char *end = put_uint(digits, (uint64_t)m);
+      *point = len - q;
+      while (end > digits + 1 && end[-1] == '0') end--;
+      *end = '\0';
+      return 1;
+    }
+    n++;
+  }
+  return 0;
+}
+#else
+static int shortest_exact(double a, char digits[18], int *point) {
+  (void)a, (void)digits, (void)point;
+  return 0;
+}
+#endif
+
 void mdb_number_shortest(double d, char digits[18], int *point) {
   char buf[40];
   double a = fabs(d);
+  if (shortest_exact(a, digits, point)) return;
   /* glibc prints correctly rounded digits, so the fewest digits that read
    * back as d are the shortest, nearest ones. */
   if (a >= DBL_MIN) {
@@ -50,16 +137,12 @@ void mdb_number_shortest(double d, char digits[18], int *point) {
   *point = atoi(p + 1) + 1;
 }
 
-/* Writes the decimal digits of v at o; returns the end. */
-static char *put_uint(char *o, uint64_t v) {
-  char tmp[20];
-  int n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (n) *o++ = tmp[--n];
-  return o;
+size_t mdb_int_text(int64_t v, char out[MDB_INT_TEXT_MAX]) {
+  char *o = out;
+  if (v < 0) *o++ = '-';
+  o = put_uint(o, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+  *o = '\0';
+  return (size_t)(o - out);
 }
 
 void mdb_number_text(double d, char out[MDB_NUMBER_TEXT_MAX]) {

@@ -26,6 +26,8 @@ static int reserve(mdb_buf *b, size_t extra) {
   return 0;
 }
 
+int mdb_buf_reserve(mdb_buf *b, size_t n) { return reserve(b, n); }
+
 int mdb_buf_append(mdb_buf *b, const void *data, size_t len) {
   if (reserve(b, len) != 0) return -1;
   if (len) memcpy(b->data + b->len, data, len);

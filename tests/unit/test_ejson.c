@@ -314,6 +314,9 @@ static void test_double_text(void **state) {
     check_double((double)(int64_t)r / (double)(1 << (r >> 60)), &c);
     /* just off the round-trip boundary: neighbours of short decimals */
     check_double(nextafter(dec, INFINITY), &c);
+    /* full 53-bit fractions from 2^-20 to 2^53, where the formatter
+     * computes digits in integers */
+    check_double(ldexp((double)(r >> 11), -(int)((r >> 3) % 73)), &c);
   }
   /* every path was taken */
   for (int len = 1; len <= 17; len++)
