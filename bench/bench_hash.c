@@ -56,19 +56,26 @@ static rate best_rate(void (*step)(void *), void *arg, double units) {
   return best;
 }
 
-/* The core's clock in GHz, from a chain of dependent additions (one per
- * cycle on any out-of-order x86 core), best of 5 by CPU time; 0 elsewhere.
+#if defined(__x86_64__) && defined(__GNUC__)
+/* CPU seconds of n iterations of a chain of 4 dependent additions: 4n
+ * cycles on any out-of-order x86 core. */
+static double chain_seconds(long n) {
+  long x = 0;
+  double c0 = cpu_now();
+  __asm__ volatile("1: add $1, %0\n add $1, %0\n add $1, %0\n"
+                   " add $1, %0\n sub $1, %1\n jnz 1b"
+                   : "+r"(x), "+r"(n));
+  return cpu_now() - c0;
+}
+#endif
+
+/* The core's clock in GHz, best of 5 chains by CPU time; 0 elsewhere.
  * Turns permutation rates into cycles per permutation. */
 static double clock_ghz(void) {
 #if defined(__x86_64__) && defined(__GNUC__)
   double best = 0;
   for (int run = 0; run < 5; run++) {
-    long n = 50000000, x = 0;
-    double c0 = cpu_now();
-    __asm__ volatile("1: add $1, %0\n add $1, %0\n add $1, %0\n"
-                     " add $1, %0\n sub $1, %1\n jnz 1b"
-                     : "+r"(x), "+r"(n));
-    double ghz = 4 * 50000000 / (cpu_now() - c0) / 1e9;
+    double ghz = 4 * 50000000 / chain_seconds(50000000) / 1e9;
     if (ghz > best) best = ghz;
   }
   return best;
@@ -76,6 +83,124 @@ static double clock_ghz(void) {
   return 0;
 #endif
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* Throughput floors for docs/performance.md: the instruction mix of one
+ * round of the 4-way AVX2 permutation (keccak_avx2.c: 76 vpxor, 27 vpor,
+ * 25 vpandn, 22 vpsllq, 27 vpsrlq, 5 vpaddq, 2 vpshufb = 184), alone and
+ * beside the 130 integer instructions of one scalar round (76 xor, 29
+ * rorx, 25 andn; no loads or stores, which a real 25-lane state in 15
+ * registers needs), all with enough independent chains that only the
+ * execution units and the front end limit them. */
+/* The ops: X xor, O or, N andn, L/R shift left/right, A add, Q rotate.
+ * A slice is one op on each of several registers, the ops rotated from
+ * slice to slice, so that consecutive instructions are independent and
+ * of mixed kinds, as in the permutation. */
+#define VX(r) "vpxor %%ymm15, %%ymm" #r ", %%ymm" #r "\n\t"
+#define VO(r) "vpor %%ymm15, %%ymm" #r ", %%ymm" #r "\n\t"
+#define VN(r) "vpandn %%ymm15, %%ymm" #r ", %%ymm" #r "\n\t"
+#define VA(r) "vpaddq %%ymm15, %%ymm" #r ", %%ymm" #r "\n\t"
+#define VL(r) "vpsllq $7, %%ymm" #r ", %%ymm" #r "\n\t"
+#define VR(r) "vpsrlq $7, %%ymm" #r ", %%ymm" #r "\n\t"
+#define VP(r) "vpshufb %%ymm15, %%ymm" #r ", %%ymm" #r "\n\t"
+#define VSL(a, b, c, d, e, f, g, h, i, j, k)                                \
+  V##a(0) V##b(1) V##c(2) V##d(3) V##e(4) V##f(5) V##g(6) V##h(7) V##i(8)   \
+  V##j(9) V##k(10)
+#define VSL5(a, b, c, d, e) V##a(11) V##b(12) V##c(13) V##d(0) V##e(1)
+#define SX(r) "xor %%r15, %%" #r "\n\t"
+#define SN(r) "andn %%r15, %%" #r ", %%" #r "\n\t"
+#define SQ(r) "rorx $7, %%" #r ", %%" #r "\n\t"
+#define SSL(a, b, c, d, e, f)                                               \
+  S##a(rax) S##b(rbx) S##c(rcx) S##d(rdx) S##e(rsi) S##f(rdi)
+#define SSL8(a, b, c, d, e, f)                                              \
+  S##a(r8) S##b(r9) S##c(r10) S##d(r11) S##e(r12) S##f(r13)
+/* 11 registers x (xor 6, sll 2, or 2, andn 2, srl 2), 5 x (xor 2, srl,
+ * or, add), 3 andn, 2 vpshufb: the 184 of a round */
+#define FV0 VSL(X, L, X, O, N, X, R, X, O, N, X)
+#define FV1 VSL(L, X, O, N, X, R, X, O, N, X, L)
+#define FV2 VSL(X, O, N, X, R, X, O, N, X, L, R)
+#define FV3 VSL(O, N, X, R, X, O, N, X, L, R, X)
+#define FV4 VSL(N, X, R, X, O, N, X, L, R, X, X)
+#define FV5 VSL(X, R, X, O, N, X, L, R, X, X, L)
+#define FV6 VSL(R, X, O, N, X, L, R, X, X, L, X)
+#define FV7 VSL(X, O, N, X, L, R, X, X, L, X, O)
+#define FV8 VSL(O, N, X, L, R, X, X, L, X, O, N)
+#define FV9 VSL(N, X, L, R, X, X, L, X, O, N, X)
+#define FV10 VSL(X, L, R, X, X, L, X, O, N, X, R)
+#define FV11 VSL(L, R, X, X, L, X, O, N, X, R, X)
+#define FV12 VSL(R, X, X, L, X, O, N, X, R, X, O)
+#define FV13 VSL(X, X, L, X, O, N, X, R, X, O, N)
+#define FV14 VSL5(X, R, O, A, X)
+#define FV15 VSL5(R, O, A, X, X)
+#define FV16 VSL5(O, A, X, X, R)
+#define FV17 VSL5(A, X, X, R, O)
+#define FV18 VSL5(X, X, R, O, A)
+#define FV19 VN(2) VN(3) VN(4) VP(5) VP(6)
+/* 12 registers x (xor 6, rorx 2, andn 2), then xor 4, rorx 5, andn 1:
+ * 76 xor, 29 rorx, 25 andn */
+#define FS0 SSL(X, Q, X, N, X, X)
+#define FS1 SSL8(Q, N, X, X, X, Q)
+#define FS2 SSL(Q, X, N, X, X, Q)
+#define FS3 SSL8(N, X, X, X, Q, X)
+#define FS4 SSL(X, N, X, X, Q, N)
+#define FS5 SSL8(X, X, X, Q, X, N)
+#define FS6 SSL(N, X, X, Q, N, X)
+#define FS7 SSL8(X, X, Q, X, N, X)
+#define FS8 SSL(X, X, Q, N, X, X)
+#define FS9 SSL8(X, Q, X, N, X, X)
+#define FS10 SSL(X, Q, N, X, X, X)
+#define FS11 SSL8(Q, X, N, X, X, Q)
+#define FS12 SSL(Q, N, X, X, X, Q)
+#define FS13 SSL8(X, N, X, X, Q, N)
+#define FS14 SSL(N, X, X, X, Q, X)
+#define FS15 SSL8(N, X, X, Q, N, X)
+#define FS16 SSL(X, X, X, Q, X, N)
+#define FS17 SSL8(X, X, Q, N, X, X)
+#define FS18 SSL(X, X, Q, X, N, X)
+#define FS19 SSL8(X, Q, N, X, X, X)
+#define FS20 SX(rax) SX(rbx) SX(rcx) SX(rdx) SQ(rsi)
+#define FS21 SQ(rdi) SQ(r8) SQ(r9) SQ(r10) SN(r11)
+#define VROUND                                                              \
+  FV0 FV1 FV2 FV3 FV4 FV5 FV6 FV7 FV8 FV9 FV10 FV11 FV12 FV13 FV14 FV15     \
+  FV16 FV17 FV18 FV19
+#define HROUND                                                              \
+  FV0 FS0 FV1 FS1 FV2 FS2 FV3 FS3 FV4 FS4 FV5 FS5 FV6 FS6 FV7 FS7 FV8 FS8   \
+  FV9 FS9 FV10 FS10 FV11 FS11 FV12 FS12 FV13 FS13 FV14 FS14 FV15 FS15 FV16  \
+  FS16 FV17 FS17 FV18 FS18 FV19 FS19 FS20 FS21
+
+/* Cycles per iteration of body (one round's worth): the shortest of 40
+ * runs against the shortest of 40 addition chains run alternately with
+ * them, so that both see the same clock, which changes with the load on
+ * the other cores. */
+#define FLOOR_LOOP(body)                                                    \
+  do {                                                                      \
+    long n = 100000;                                                        \
+    double chain = chain_seconds(250000) / 1e6, c0 = cpu_now();             \
+    __asm__ volatile("1:\n\t" body "sub $1, %0\n\tjnz 1b"                   \
+                     : "+r"(n)                                              \
+                     :                                                      \
+                     : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", \
+                       "r10", "r11", "r12", "r13", "r15", "xmm0", "xmm1",   \
+                       "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",      \
+                       "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",  \
+                       "xmm15", "cc");                                      \
+    double t = cpu_now() - c0;                                              \
+    if (chain < best_chain) best_chain = chain;                             \
+    if (t < best) best = t;                                                 \
+  } while (0)
+
+static double floor_vector(void) {
+  double best = 1e9, best_chain = 1e9;
+  for (int run = 0; run < 40; run++) FLOOR_LOOP(VROUND);
+  return best / best_chain / 100000;
+}
+
+static double floor_hybrid(void) {
+  double best = 1e9, best_chain = 1e9;
+  for (int run = 0; run < 40; run++) FLOOR_LOOP(HROUND);
+  return best / best_chain / 100000;
+}
+#endif
 
 enum { PERM_REPS = 1000, MSGS = 64 };
 
@@ -204,6 +329,20 @@ int main(int argc, char **argv) {
     printf(" = %.0f cycles each at the measured %.2f GHz",
            ghz * 1e9 / chosen_perms, ghz);
   printf("\n");
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+      __builtin_cpu_supports("bmi2")) {
+    /* 24 rounds per permutation; a 4 KiB chunk is 128 permutations */
+    double v = floor_vector() * 24 / 4, h = floor_hybrid() * 24 / 5;
+    printf("\nThroughput floors (instruction mixes without dependencies; "
+           "MB/s of BMT at %.2f GHz):\n"
+           "- one AVX2 round (184 vector ops, 4 states): %.0f cycles per "
+           "permutation, %.0f MB/s\n"
+           "- the same beside one scalar round (130 integer ops, no loads or "
+           "stores; 5 states): %.0f cycles per permutation, %.0f MB/s\n",
+           ghz, v, ghz * 1e9 / v * 32 / 1e6, h, ghz * 1e9 / h * 32 / 1e6);
+  }
+#endif
   mdb_bmt_set_threads(0);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
