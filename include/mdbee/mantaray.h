@@ -132,6 +132,30 @@ int mdb_mantaray_save(mdb_mantaray *m, mdb_chunk_sink sink, void *ctx,
 int mdb_mantaray_unload(mdb_mantaray *m, mdb_chunk_source source, void *ctx,
                         mdb_error *err);
 
+/* A put or remove that ends exactly at a node whose parent's fork record
+ * says it is a leaf (an entry and no forks) does not read that node: the
+ * entry is replaced or dropped, and its metadata lives in the record.  So
+ * a caller that keeps its own path -> reference map (the publisher's
+ * document index) need not keep leaves where its chunk source finds them.
+ * When such a leaf is needed after all (a lookup or walk, or a path that
+ * goes on past it), and the chunk source answers MDBEE_ENOTFOUND for it,
+ * the tree calls the leaf source with the leaf's path (path_len bytes,
+ * valid only during the call), which writes the entry reference into ref
+ * and its size (32 or 64) into *ref_size and returns MDBEE_OK, or an error
+ * that the operation passes on.  The tree rebuilds the node from that
+ * reference and checks that it hashes to the address the parent holds:
+ * MDBEE_ESTATE when it does not (the caller's map disagrees with the
+ * manifest; the tree is unchanged).  Only plain nodes (32-byte addresses)
+ * are rebuilt; an encrypted node's address depends on its encryption key,
+ * so the source must keep those.  Set it right after mdb_mantaray_open;
+ * source NULL removes it.  ctx must stay valid for the life of the tree. */
+typedef int (*mdb_mantaray_leaf_source)(void *ctx, const uint8_t *path,
+                                        size_t path_len,
+                                        uint8_t ref[MDB_MANTARAY_REF_MAX],
+                                        size_t *ref_size, mdb_error *err);
+void mdb_mantaray_leaves(mdb_mantaray *m, mdb_mantaray_leaf_source source,
+                         void *ctx);
+
 /* Number of chunks fetched from the source so far (to check laziness). */
 size_t mdb_mantaray_loads(const mdb_mantaray *m);
 

@@ -248,6 +248,13 @@ int mdb_store_stage_put(mdb_store_txn *txn, const mdb_store_key *key,
                         uint64_t seq, const mdb_store_doc *doc, int deleted,
                         mdb_error *err);
 
+/* Reads the document-index entry key will have once the staged changes
+ * are applied: the staged entry, else the published one (as
+ * mdb_store_doc_get).  MDBEE_ENOTFOUND when there is neither or a staged
+ * change deletes it, MDBEE_ESTATE when the stored bytes are corrupt. */
+int mdb_store_stage_doc_get(mdb_store_txn *txn, const mdb_store_key *key,
+                            mdb_store_doc *out, mdb_error *err);
+
 /* Applies up to max staged changes of db in key order: writes or deletes
  * their index entries (statistics in step), clears their pending change
  * when its seq is unchanged (mdb_store_pending_clear), and unstages them.

@@ -10,12 +10,11 @@
  * in batches of this many, so a crash forgets little. */
 enum { PUBLISH_HAVE_BATCH = 4096 };
 
-/* Manifest chunks saved to the node cache per write transaction.  Most
- * are leaves at random addresses, each copying a 4 KiB page of the cache,
- * so fewer commits write fewer pages (pages touched twice in a
- * transaction are written once) and wait for fewer disk flushes; a
- * transaction's dirty pages stay in memory until it commits (about 4 KiB
- * per chunk). */
+/* Manifest chunks saved to the node cache per write transaction.  They
+ * sit at random addresses, each copying a 4 KiB page of the cache, so
+ * fewer commits write fewer pages (pages touched twice in a transaction
+ * are written once) and wait for fewer disk flushes; a transaction's
+ * dirty pages stay in memory until it commits (about 4 KiB per chunk). */
 enum { PUBLISH_SAVE_BATCH = 16384 };
 
 /* Random store lookups between two mdb_store_trim calls. */
@@ -51,6 +50,10 @@ struct mdb_publisher {
                                  cache, the have set and the staged index
                                  changes (LMDB has one writer at a time);
                                  tree saves commit it */
+  size_t cached_since_commit; /* nodes cached in save_txn */
+  uint8_t (*file_refs)[32];   /* entries of the snapshot's own files (meta,
+                                 explorer), whose leaves are cached */
+  size_t n_file_refs, cap_file_refs;
 };
 
 const mdb_publish_collection *publish_find_collection(const mdb_publisher *p,
@@ -76,7 +79,7 @@ int publish_split(const mdb_publisher *p, const void *data, size_t len,
 int publish_remove(mdb_mantaray *tree, const char *path, mdb_error *err);
 
 /* Makes name the page served for the manifest's root. */
-int publish_set_index_document(const mdb_publisher *p, mdb_mantaray *tree,
+int publish_set_index_document(mdb_publisher *p, mdb_mantaray *tree,
                                const char *name, mdb_error *err);
 
 /* mdb_chunk_sink (ctx: the publisher) sending chunks the node lacks. */

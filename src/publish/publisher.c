@@ -93,6 +93,7 @@ void mdb_publisher_free(mdb_publisher *p) {
   for (size_t i = 0; i < p->n_strings; i++) free(p->strings[i]);
   free(p->strings);
   free(p->uploaded);
+  free(p->file_refs);
   sodium_memzero(p->secret, sizeof p->secret);
   free(p);
 }

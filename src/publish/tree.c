@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mdbee/docid.h"
 #include "publish_internal.h"
 
 /* Bee answers Content-Type and, from Filename, Content-Disposition for an
@@ -28,9 +29,34 @@ int publish_remove(mdb_mantaray *tree, const char *path, mdb_error *err) {
 /* Bee serves the entry named by the "/" entry's website-index-document
  * when a manifest is requested without a path, as bee-js and Bee write
  * it: a "/" entry with a zero reference. */
-int publish_set_index_document(const mdb_publisher *p, mdb_mantaray *tree,
+/* Notes ref as the entry of a file the publisher adds itself: save_sink
+ * keeps such leaves in the node cache, since resolve_leaf rebuilds only
+ * documents' leaves. */
+static int keep_file_leaf(mdb_publisher *p, const uint8_t *ref,
+                          mdb_error *err) {
+  if (p->ref_size != 32) return MDBEE_OK;
+  if (p->n_file_refs == p->cap_file_refs) {
+    size_t cap = p->cap_file_refs ? 2 * p->cap_file_refs : 8;
+    uint8_t(*grown)[32] = realloc(p->file_refs, cap * sizeof *grown);
+    if (!grown) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+    p->file_refs = grown;
+    p->cap_file_refs = cap;
+  }
+  memcpy(p->file_refs[p->n_file_refs++], ref, 32);
+  return MDBEE_OK;
+}
+
+static int is_file_ref(const mdb_publisher *p, const uint8_t *ref) {
+  for (size_t i = 0; i < p->n_file_refs; i++)
+    if (memcmp(p->file_refs[i], ref, 32) == 0) return 1;
+  return 0;
+}
+
+int publish_set_index_document(mdb_publisher *p, mdb_mantaray *tree,
                                const char *name, mdb_error *err) {
   static const uint8_t zero[MDB_ENCRYPT_REF_SIZE];
+  int rc = keep_file_leaf(p, zero, err);
+  if (rc != MDBEE_OK) return rc;
   mdb_mantaray_kv index = {"website-index-document", name};
   mdb_mantaray_entry e = {.path = (const uint8_t *)"/", .path_len = 1,
                           .ref = zero, .ref_size = p->ref_size, .meta = &index,
@@ -52,6 +78,49 @@ static int load_cached(void *ctx, const uint8_t address[32], uint8_t *buf,
     return mdb_error_set(err, MDBEE_ESTATE, "cached chunk of %zu bytes", len);
   memcpy(buf, data, len);
   *size = len;
+  return MDBEE_OK;
+}
+
+/* mdb_mantaray_leaf_source for the leaves save_sink keeps out of the node
+ * cache.  A document's path (<coll>/<docid>) and its index paths
+ * (<coll>/$indexes/<index>/<key>/<docid>) all hold the document's current
+ * reference: staged by this snapshot (in p->save_txn, which sees its own
+ * uncommitted writes), else published before (the document index).  The
+ * tree checks that the rebuilt leaf has the expected address. */
+static int resolve_leaf(void *ctx, const uint8_t *path, size_t len,
+                        uint8_t ref[MDB_MANTARAY_REF_MAX], size_t *ref_size,
+                        mdb_error *err) {
+  mdb_publisher *p = ctx;
+  const char *s = (const char *)path;
+  *ref_size = p->ref_size;
+  const char *slash = memchr(s, '/', len);
+  size_t docid = len;
+  while (docid > 0 && s[docid - 1] != '/') docid--;
+  uint8_t *id = NULL;
+  size_t id_len = 0;
+  if (!slash ||
+      mdb_docid_decode(s + docid, len - docid, &id, &id_len, err) != MDBEE_OK)
+    return mdb_error_set(err, MDBEE_ESTATE,
+                         "manifest leaf at %.*s is missing from the node "
+                         "cache and names no document",
+                         (int)(len > 200 ? 200 : len), s);
+  mdb_store_key key = {p->opts.db, strlen(p->opts.db), s, (size_t)(slash - s),
+                       id, id_len};
+  mdb_store_txn *txn;
+  mdb_store_doc doc;
+  publish_random_read(p);
+  int rc = publish_write_txn(p, &txn, err);
+  if (rc == MDBEE_OK) rc = mdb_store_stage_doc_get(txn, &key, &doc, err);
+  free(id);
+  if (rc == MDBEE_OK && doc.ref_len != p->ref_size)
+    rc = mdb_error_set(err, MDBEE_ESTATE, "a %zu-byte document reference",
+                       doc.ref_len);
+  if (rc == MDBEE_ENOTFOUND)
+    rc = mdb_error_set(err, MDBEE_ESTATE, "no document in the local state");
+  if (rc != MDBEE_OK)
+    return mdb_error_wrap(err, "rebuilding the manifest leaf at %.*s",
+                          (int)(len > 200 ? 200 : len), s);
+  memcpy(ref, doc.ref, doc.ref_len);
   return MDBEE_OK;
 }
 
@@ -82,6 +151,7 @@ static int check_encrypt_setting(mdb_publisher *p, mdb_error *err) {
 int publish_open_tree(mdb_publisher *p, const uint8_t *prev,
                       mdb_mantaray **out, mdb_error *err) {
   int rc;
+  p->n_file_refs = 0;
   if (!prev) {
     rc = mdb_mantaray_new(out, err);
   } else {
@@ -90,10 +160,11 @@ int publish_open_tree(mdb_publisher *p, const uint8_t *prev,
     rc = check_encrypt_setting(p, err);
     if (rc == MDBEE_OK) rc = mdb_mantaray_open(prev, load_cached, p, out, err);
     if (rc != MDBEE_OK) return mdb_error_wrap(err, "opening the last snapshot");
-    /* The state root is the snapshot root without $meta. */
-    rc = publish_remove(*out, "$meta", err);
   }
   if (rc == MDBEE_OK && p->opts.encrypt) mdb_mantaray_encrypt(*out, p->secret);
+  else if (rc == MDBEE_OK) mdb_mantaray_leaves(*out, resolve_leaf, p);
+  /* The state root is the snapshot root without $meta. */
+  if (rc == MDBEE_OK && prev) rc = publish_remove(*out, "$meta", err);
   return rc;
 }
 
@@ -134,6 +205,7 @@ int publish_commit_writes(mdb_publisher *p, mdb_error *err) {
   if (!p->save_txn) return MDBEE_OK;
   int rc = mdb_store_commit(p->save_txn, err);
   p->save_txn = NULL;
+  p->cached_since_commit = 0;
   mdb_store_trim(p->store);
   return rc;
 }
@@ -141,6 +213,7 @@ int publish_commit_writes(mdb_publisher *p, mdb_error *err) {
 void publish_abort_writes(mdb_publisher *p) {
   mdb_store_abort(p->save_txn);
   p->save_txn = NULL;
+  p->cached_since_commit = 0;
 }
 
 /* Whether chunk is a plain (unencrypted) mantaray node holding one 32-byte
@@ -156,28 +229,35 @@ static int is_leaf(const mdb_chunk *chunk) {
   return 1;
 }
 
-/* Manifest chunks go both to the node and to the local cache, in batches
- * of write transactions (p->save_txn).  A leaf node, one per document
- * entry, is saved only when its entry changed, so it is new to the node
- * like a changed document's chunks: it skips the have set, whose random
- * inserts would otherwise be half of a large snapshot's writes. */
+/* Manifest chunks go to the node and, all but documents' leaves, to the
+ * local cache, in batches of write transactions (p->save_txn).  A leaf
+ * node, one per document entry, is saved only when its entry changed, so
+ * it is new to the node like a changed document's chunks: it skips the
+ * have set.  Nor is it cached: a put or remove ending at it never reads
+ * it, and when a path goes on past it (i-1, then i-10) resolve_leaf
+ * rebuilds it.  Caching leaves (nine tenths of the nodes) cost a random
+ * page copy in the cache's B-tree each, most of a large snapshot's
+ * manifest time.  An encrypted leaf's address depends on its key, so
+ * encrypted trees cache every node. */
 static int save_sink(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
   mdb_publisher *p = ctx;
   p->result->manifest_chunks++;
-  publish_random_read(p); /* the cache insert reads a random page */
-  mdb_store_txn *txn;
-  int rc = publish_write_txn(p, &txn, err);
-  if (rc == MDBEE_OK)
-    rc = mdb_store_chunk_put(txn, chunk->address, chunk->data,
-                             chunk->size, err);
-  if (rc == MDBEE_OK && is_leaf(chunk)) {
+  int rc = MDBEE_OK;
+  if (!p->opts.encrypt && is_leaf(chunk) &&
+      !is_file_ref(p, chunk->data + MDB_SPAN_SIZE + 64)) {
     p->result->chunks_made++;
     rc = p->target.put_chunk(p->target.ctx, chunk, err);
     if (rc == MDBEE_OK) p->result->chunks_uploaded++;
-  } else if (rc == MDBEE_OK) {
-    rc = publish_upload_sink(p, chunk, err);
+    return rc;
   }
-  if (rc == MDBEE_OK && p->result->manifest_chunks % PUBLISH_SAVE_BATCH == 0)
+  publish_random_read(p); /* the cache insert reads a random page */
+  mdb_store_txn *txn;
+  rc = publish_write_txn(p, &txn, err);
+  if (rc == MDBEE_OK)
+    rc = mdb_store_chunk_put(txn, chunk->address, chunk->data,
+                             chunk->size, err);
+  if (rc == MDBEE_OK) rc = publish_upload_sink(p, chunk, err);
+  if (rc == MDBEE_OK && ++p->cached_since_commit == PUBLISH_SAVE_BATCH)
     rc = publish_commit_writes(p, err);
   return rc;
 }
@@ -204,6 +284,7 @@ int publish_put_file(mdb_publisher *p, mdb_mantaray *tree, const char *path,
                      mdb_error *err) {
   uint8_t ref[MDB_ENCRYPT_REF_SIZE];
   int rc = publish_split(p, data, len, publish_upload_sink, p, ref, err);
+  if (rc == MDBEE_OK) rc = keep_file_leaf(p, ref, err);
   if (rc != MDBEE_OK) return rc;
   return publish_put_ref(p, tree, path, ref, content_type, err);
 }

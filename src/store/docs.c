@@ -43,7 +43,7 @@ static int stats_add(mdb_store_txn *t, const mdb_store_key *key,
   return MDBEE_OK;
 }
 
-static int decode_doc(const MDB_val *v, mdb_store_doc *out) {
+int store_doc_decode(const MDB_val *v, mdb_store_doc *out) {
   const uint8_t *p = v->mv_data;
   if (v->mv_size < 1) return -1;
   size_t rl = p[0] & ~LAYOUT_V2;
@@ -76,7 +76,7 @@ static int lookup_old(mdb_store_txn *t, const mdb_store_key *key,
   if (rc == MDB_NOTFOUND) return MDBEE_OK;
   if (rc != 0) return store_fail(t, err, rc, "reading the document index");
   mdb_store_doc d;
-  if (decode_doc(&v, &d) != 0)
+  if (store_doc_decode(&v, &d) != 0)
     return mdb_error_set(err, MDBEE_ESTATE, "corrupt document index entry");
   *found = 1;
   *old_size = d.size;
@@ -146,7 +146,7 @@ int store_doc_put_entry(mdb_store_txn *txn, const mdb_store_key *key,
                         const uint8_t *entry, size_t len, mdb_error *err) {
   MDB_val v = {len, (void *)entry};
   mdb_store_doc d;
-  if (decode_doc(&v, &d) != 0)
+  if (store_doc_decode(&v, &d) != 0)
     return mdb_error_set(err, MDBEE_ESTATE, "corrupt staged index entry");
   return put_entry(txn, key, NULL, entry, len, d.size, err);
 }
@@ -161,7 +161,7 @@ int mdb_store_doc_get(mdb_store_txn *txn, const mdb_store_key *key,
   if (rc == MDB_NOTFOUND)
     return mdb_error_set(err, MDBEE_ENOTFOUND, "document not indexed");
   if (rc != 0) return store_fail(txn, err, rc, "reading the document index");
-  if (decode_doc(&v, out) != 0)
+  if (store_doc_decode(&v, out) != 0)
     return mdb_error_set(err, MDBEE_ESTATE, "corrupt document index entry");
   return MDBEE_OK;
 }
@@ -209,7 +209,7 @@ static int each_entry(void *ctx, MDB_cursor *cur, MDB_val *k, MDB_val *v) {
   mdb_store_key key;
   mdb_store_doc doc;
   if (store_key_decode(k->mv_data, k->mv_size, &key) != 0 ||
-      decode_doc(v, &doc) != 0)
+      store_doc_decode(v, &doc) != 0)
     return mdb_error_set(e->err, MDBEE_ESTATE, "corrupt document index entry");
   return e->fn(e->ctx, &key, &doc);
 }

@@ -9,6 +9,12 @@
 enum { OP_KEEP = 0, OP_PUT = 1, OP_DELETE = 2 };
 #define HEAD 9
 
+static int valid_change(const MDB_val *v) {
+  const uint8_t *p = v->mv_data;
+  return v->mv_size >= HEAD && p[8] <= OP_DELETE &&
+         (p[8] == OP_PUT) == (v->mv_size > HEAD);
+}
+
 int mdb_store_stage_put(mdb_store_txn *txn, const mdb_store_key *key,
                         uint64_t seq, const mdb_store_doc *doc, int deleted,
                         mdb_error *err) {
@@ -25,6 +31,27 @@ int mdb_store_stage_put(mdb_store_txn *txn, const mdb_store_key *key,
   store_put_le(p, seq, 8);
   p[8] = deleted ? OP_DELETE : len ? OP_PUT : OP_KEEP;
   if (len) store_doc_write(doc, p + HEAD);
+  return MDBEE_OK;
+}
+
+int mdb_store_stage_doc_get(mdb_store_txn *txn, const mdb_store_key *key,
+                            mdb_store_doc *out, mdb_error *err) {
+  uint8_t kbuf[MDB_STORE_KEY_MAX];
+  MDB_val k, v;
+  int rc = store_key_encode(key, kbuf, &k, err);
+  if (rc != MDBEE_OK) return rc;
+  rc = mdb_get(txn->txn, txn->store->stage, &k, &v);
+  if (rc == MDB_NOTFOUND) return mdb_store_doc_get(txn, key, out, err);
+  if (rc != 0) return store_fail(txn, err, rc, "reading a staged change");
+  const uint8_t *p = v.mv_data;
+  if (!valid_change(&v))
+    return mdb_error_set(err, MDBEE_ESTATE, "corrupt staged index change");
+  if (p[8] == OP_KEEP) return mdb_store_doc_get(txn, key, out, err);
+  if (p[8] == OP_DELETE)
+    return mdb_error_set(err, MDBEE_ENOTFOUND, "document deleted (staged)");
+  MDB_val entry = {v.mv_size - HEAD, (void *)(p + HEAD)};
+  if (store_doc_decode(&entry, out) != 0)
+    return mdb_error_set(err, MDBEE_ESTATE, "corrupt staged index entry");
   return MDBEE_OK;
 }
 
@@ -45,8 +72,7 @@ int mdb_store_stage_apply(mdb_store_txn *txn, const char *db, size_t max,
     if (done == max) break;
     mdb_store_key key;
     const uint8_t *p = v.mv_data;
-    if (store_key_decode(k.mv_data, k.mv_size, &key) != 0 || v.mv_size < HEAD ||
-        p[8] > OP_DELETE || (p[8] == OP_PUT) != (v.mv_size > HEAD)) {
+    if (store_key_decode(k.mv_data, k.mv_size, &key) != 0 || !valid_change(&v)) {
       rc = mdb_error_set(err, MDBEE_ESTATE, "corrupt staged index change");
       break;
     }

@@ -73,9 +73,11 @@ int store_del_prefix(mdb_store_txn *t, MDB_dbi dbi, const uint8_t *prefix,
 
 /* Document index entries (layout in docs.c): the encoded size of doc (0
  * with err set when it cannot be stored), its encoding into that many
- * bytes, and writing an encoded entry with the statistics in step. */
+ * bytes, its decoding (-1 when corrupt; out points into v), and writing an
+ * encoded entry with the statistics in step. */
 size_t store_doc_size(const mdb_store_doc *doc, mdb_error *err);
 void store_doc_write(const mdb_store_doc *doc, uint8_t *p);
+int store_doc_decode(const MDB_val *v, mdb_store_doc *out);
 int store_doc_put_entry(mdb_store_txn *txn, const mdb_store_key *key,
                         const uint8_t *entry, size_t len, mdb_error *err);
 

@@ -20,6 +20,8 @@ struct mdb_mantaray {
   mdb_mr_node *root;
   mdb_chunk_source source;
   void *ctx;
+  mdb_mantaray_leaf_source leaf_source; /* NULL: none */
+  void *leaf_ctx;
   size_t loads;
   bool encrypt; /* save seals every node but the root with secret */
   uint8_t secret[MDB_ENCRYPT_SECRET_SIZE];
@@ -66,6 +68,12 @@ void mdb_mantaray_encrypt(mdb_mantaray *m,
                           const uint8_t secret[MDB_ENCRYPT_SECRET_SIZE]) {
   memcpy(m->secret, secret, MDB_ENCRYPT_SECRET_SIZE);
   m->encrypt = true;
+}
+
+void mdb_mantaray_leaves(mdb_mantaray *m, mdb_mantaray_leaf_source source,
+                         void *ctx) {
+  m->leaf_source = source;
+  m->leaf_ctx = ctx;
 }
 
 size_t mdb_mantaray_loads(const mdb_mantaray *m) { return m->loads; }
@@ -174,8 +182,62 @@ static int read_node(mdb_mantaray *m, const mdb_mr_node *node,
   return MDBEE_OK;
 }
 
-/* Fetches, verifies and parses node. */
-static int load(mdb_mantaray *m, mdb_mr_node *node, mdb_error *err) {
+/* Whether the fork record that led to an unloaded node says it is a leaf:
+ * an entry and no forks. */
+static bool leaf_record(const mdb_mr_node *node) {
+  return (node->read_type & (MDB_MR_TYPE_VALUE | MDB_MR_TYPE_EDGE)) ==
+         MDB_MR_TYPE_VALUE;
+}
+
+static bool holds_entry(const mdb_mr_node *node) {
+  return node->loaded ? node->has_entry
+                      : (node->read_type & MDB_MR_TYPE_VALUE) != 0;
+}
+
+/* Rebuilds the plain leaf node at path, which the chunk source lacks, from
+ * the entry reference the leaf source gives, and checks that it is the
+ * very node the parent refers to. */
+static int rebuild_leaf(mdb_mantaray *m, mdb_mr_node *node,
+                        const uint8_t *path, size_t path_len,
+                        const char *hex, mdb_error *err) {
+  size_t ref_size = 0;
+  int rc = m->leaf_source(m->leaf_ctx, path, path_len, node->entry,
+                          &ref_size, err);
+  if (rc)
+    return mdb_error_wrap(err, "manifest leaf %s", hex);
+  if (ref_size != 32 && ref_size != 64)
+    return mdb_error_set(err, MDBEE_ESTATE,
+                         "manifest leaf %s: a %zu-byte entry reference from "
+                         "the leaf source",
+                         hex, ref_size);
+  node->entry_size = (uint8_t)ref_size;
+  node->has_entry = true;
+  uint8_t *payload;
+  size_t len;
+  uint8_t address[MDB_REF_SIZE];
+  if ((rc = mdb_mr_marshal(node, &payload, &len, err)) == MDBEE_OK) {
+    mdb_bmt_chunk_address(len, payload, len, address);
+    free(payload);
+    if (memcmp(address, node->address, MDB_REF_SIZE) != 0)
+      rc = mdb_error_set(err, MDBEE_ESTATE,
+                         "manifest leaf %s at %.*s: the entry reference the "
+                         "leaf source gives makes another node; the local "
+                         "state disagrees with the manifest",
+                         hex, (int)(path_len > 200 ? 200 : path_len),
+                         (const char *)path);
+  }
+  if (rc) {
+    node->has_entry = false;
+    node->entry_size = 0;
+    return rc;
+  }
+  node->loaded = true;
+  return MDBEE_OK;
+}
+
+/* Fetches, verifies and parses node, whose path is path[0..path_len). */
+static int load(mdb_mantaray *m, mdb_mr_node *node, const uint8_t *path,
+                size_t path_len, mdb_error *err) {
   if (node->loaded)
     return MDBEE_OK;
   char hex[2 * MDB_REF_SIZE + 1];
@@ -183,6 +245,9 @@ static int load(mdb_mantaray *m, mdb_mr_node *node, mdb_error *err) {
   uint8_t *data;
   size_t len;
   int rc = read_node(m, node, hex, &data, &len, err);
+  if (rc == MDBEE_ENOTFOUND && m->leaf_source && node != m->root &&
+      node->address_size == MDB_REF_SIZE && leaf_record(node))
+    return rebuild_leaf(m, node, path, path_len, hex, err);
   if (rc)
     return rc;
   rc = mdb_mr_unmarshal(data, len,
@@ -211,13 +276,17 @@ typedef struct step {
 } step;
 
 /* Walks from the root as far as path leads through whole fork prefixes,
- * loading every node it reaches.  Fills steps (up to path_len + 1 of them)
- * and *n; the last step is the deepest node reached. */
+ * loading every node it reaches, except, when at_leaf_opaque, a node at
+ * the end of path whose record says it is a leaf: a put or remove there
+ * replaces or drops its entry and needs nothing of its chunk.  Fills steps
+ * (up to path_len + 1 of them) and *n; the last step is the deepest node
+ * reached. */
 static int descend(mdb_mantaray *m, const uint8_t *path, size_t path_len,
-                   step *steps, size_t *n, mdb_error *err) {
+                   bool at_leaf_opaque, step *steps, size_t *n,
+                   mdb_error *err) {
   size_t k = 0, depth = 0;
   mdb_mr_node *node = m->root;
-  int rc = load(m, node, err);
+  int rc = load(m, node, path, 0, err);
   if (rc)
     return rc;
   steps[k++] = (step){node, 0, 0};
@@ -230,9 +299,11 @@ static int descend(mdb_mantaray *m, const uint8_t *path, size_t path_len,
                       path_len - depth) < f->prefix_len)
       break;
     node = f->node;
-    if ((rc = load(m, node, err)))
-      return rc;
     depth += f->prefix_len;
+    if (!(at_leaf_opaque && depth == path_len && !node->loaded &&
+          leaf_record(node)) &&
+        (rc = load(m, node, path, depth, err)))
+      return rc;
     steps[k++] = (step){node, depth, (size_t)i};
   }
   *n = k;
@@ -290,8 +361,10 @@ static void mark_changed(step *steps, size_t n) {
     steps[i].node->has_address = false;
 }
 
+/* node may be an unloaded leaf (see descend): it becomes a loaded one. */
 static void set_entry(mdb_mr_node *node, const mdb_mantaray_entry *e,
                       mdb_mr_meta *meta) {
+  node->loaded = true;
   node->has_entry = true;
   node->entry_size = (uint8_t)e->ref_size;
   memcpy(node->entry, e->ref, e->ref_size);
@@ -325,7 +398,7 @@ int mdb_mantaray_put(mdb_mantaray *m, const mdb_mantaray_entry *e,
     return MDBEE_ENOMEM;
   }
   size_t n;
-  if ((rc = descend(m, e->path, e->path_len, steps, &n, err)))
+  if ((rc = descend(m, e->path, e->path_len, true, steps, &n, err)))
     goto out;
   mdb_mr_node *node = steps[n - 1].node;
   size_t depth = steps[n - 1].depth;
@@ -402,17 +475,21 @@ static void normalise(step *steps, size_t k) {
 }
 
 /* Descends to the entry at path.  On MDBEE_OK *out (freed by the caller)
- * holds the *n steps that lead to it, the entry's node last. */
+ * holds the *n steps that lead to it, the entry's node last (unloaded when
+ * at_leaf_opaque and it is a leaf). */
 static int find_entry(mdb_mantaray *m, const uint8_t *path, size_t len,
-                      step **out, size_t *n, mdb_error *err) {
+                      bool at_leaf_opaque, step **out, size_t *n,
+                      mdb_error *err) {
   int rc = check_path(len, err);
   if (rc)
     return rc;
   step *steps = alloc_steps(len, err);
   if (!steps)
     return MDBEE_ENOMEM;
-  if ((rc = descend(m, path, len, steps, n, err)) == MDBEE_OK &&
-      (steps[*n - 1].depth != len || *n == 1 || !steps[*n - 1].node->has_entry))
+  if ((rc = descend(m, path, len, at_leaf_opaque, steps, n, err)) ==
+          MDBEE_OK &&
+      (steps[*n - 1].depth != len || *n == 1 ||
+       !holds_entry(steps[*n - 1].node)))
     rc = mdb_error_set(err, MDBEE_ENOTFOUND, "no manifest entry at %.*s",
                        (int)(len > 200 ? 200 : len), (const char *)path);
   if (rc) {
@@ -427,10 +504,11 @@ int mdb_mantaray_remove(mdb_mantaray *m, const uint8_t *path, size_t len,
                         mdb_error *err) {
   step *steps;
   size_t n;
-  int rc = find_entry(m, path, len, &steps, &n, err);
+  int rc = find_entry(m, path, len, true, &steps, &n, err);
   if (rc)
     return rc;
   mdb_mr_node *node = steps[n - 1].node;
+  node->loaded = true; /* with no forks, if it was an unloaded leaf */
   mark_changed(steps, n);
   node->has_entry = false;
   node->entry_size = 0;
@@ -454,7 +532,7 @@ int mdb_mantaray_lookup(mdb_mantaray *m, const uint8_t *path, size_t len,
                         mdb_mantaray_entry *found, mdb_error *err) {
   step *steps;
   size_t n;
-  int rc = find_entry(m, path, len, &steps, &n, err);
+  int rc = find_entry(m, path, len, false, &steps, &n, err);
   if (rc)
     return rc;
   fill_entry(steps[n - 1].node, path, len, found);
@@ -471,7 +549,7 @@ typedef struct walker {
 
 static int walk_node(walker *w, mdb_mr_node *node, size_t depth,
                      mdb_error *err) {
-  int rc = load(w->m, node, err);
+  int rc = load(w->m, node, w->path, depth, err);
   if (rc)
     return rc;
   if (depth && node->has_entry) {
@@ -495,7 +573,7 @@ static int walk_node(walker *w, mdb_mr_node *node, size_t depth,
 
 int mdb_mantaray_walk(mdb_mantaray *m, mdb_mantaray_visit visit, void *ctx,
                       mdb_error *err) {
-  walker *w = malloc(sizeof *w);
+  walker *w = calloc(1, sizeof *w);
   if (!w)
     return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a walk");
   w->m = m;

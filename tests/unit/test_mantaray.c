@@ -971,6 +971,203 @@ static void test_encrypted_tree(void **state) {
   store_free(&b);
 }
 
+/* --- leaves left out of the chunk source (mdb_mantaray_leaves) --- */
+
+/* Entries c/i-<id> for id 1..LEAF_IDS-1, as the publisher files documents
+ * with int32 _ids; version[id] 0 = absent, else the fill of its ref. */
+enum { LEAF_IDS = 64 };
+
+typedef struct leaf_world {
+  store s;                      /* every node, leaves included */
+  uint8_t version[LEAF_IDS];
+  size_t leaf_denied;           /* leaves asked of leafless_source */
+  size_t resolved;              /* calls of leaf_resolver */
+  int wrong;                    /* leaf_resolver answers a wrong ref */
+} leaf_world;
+
+static void leaf_ref(unsigned id, uint8_t version, uint8_t ref[32]) {
+  memset(ref, version, 32);
+  memcpy(ref + 28, &id, 4);
+}
+
+static void put_leaf(mdb_mantaray *m, unsigned id, uint8_t version) {
+  char path[32], name[16];
+  snprintf(name, sizeof name, "i-%u", id);
+  snprintf(path, sizeof path, "c/%s", name);
+  uint8_t ref[32];
+  leaf_ref(id, version, ref);
+  mdb_mantaray_kv meta[] = {{"Content-Type", "application/json"},
+                            {"Filename", name}};
+  mdb_mantaray_entry e = {(const uint8_t *)path, strlen(path), ref, 32, meta,
+                          2};
+  mdb_error err = {0};
+  if (mdb_mantaray_put(m, &e, &err))
+    fail_msg("put %s: %s", path, err.message);
+}
+
+/* A plain node with one 32-byte entry and no forks. */
+static int is_leaf_chunk(const uint8_t *data, size_t size) {
+  if (size != 8 + 128 || data[8 + 63] != 32)
+    return 0;
+  for (size_t i = 8 + 96; i < 8 + 128; i++)
+    if (data[i])
+      return 0;
+  return 1;
+}
+
+/* The node cache of the publisher: every node but the leaves. */
+static int leafless_source(void *ctx, const uint8_t address[MDB_REF_SIZE],
+                           uint8_t *buf, size_t *size, mdb_error *err) {
+  leaf_world *w = ctx;
+  stored *c = store_find(&w->s, address);
+  if (c && is_leaf_chunk(c->data, c->size)) {
+    w->leaf_denied++;
+    return mdb_error_set(err, MDBEE_ENOTFOUND, "leaf not kept");
+  }
+  return store_source(&w->s, address, buf, size, err);
+}
+
+/* The publisher's document index: path c/i-<id> -> its current ref. */
+static int leaf_resolver(void *ctx, const uint8_t *path, size_t path_len,
+                         uint8_t ref[MDB_MANTARAY_REF_MAX], size_t *ref_size,
+                         mdb_error *err) {
+  leaf_world *w = ctx;
+  w->resolved++;
+  char text[32];
+  assert_true(path_len > 4 && path_len < sizeof text);
+  memcpy(text, path, path_len);
+  text[path_len] = '\0';
+  unsigned id = (unsigned)strtoul(text + 4, NULL, 10);
+  if (strncmp(text, "c/i-", 4) != 0 || id >= LEAF_IDS || !w->version[id])
+    return mdb_error_set(err, MDBEE_ENOTFOUND, "no document at %s", text);
+  leaf_ref(id, (uint8_t)(w->version[id] + (w->wrong ? 1 : 0)), ref);
+  *ref_size = 32;
+  return MDBEE_OK;
+}
+
+static void leaf_fresh_root(const leaf_world *w, uint8_t root[32]) {
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  for (unsigned id = 1; id < LEAF_IDS; id++)
+    if (w->version[id])
+      put_leaf(m, id, w->version[id]);
+  save(m, NULL, root);
+  mdb_mantaray_free(m);
+}
+
+/* ids 1..9 and 20..29: i-1..i-9 are leaves, i-2 a node above i-20..29. */
+static void leaf_world_build(leaf_world *w, uint8_t root[32]) {
+  memset(w, 0, sizeof *w);
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  for (unsigned id = 1; id < 30; id++)
+    if (id < 10 || id >= 20) {
+      w->version[id] = 1;
+      put_leaf(m, id, 1);
+    }
+  save(m, &w->s, root);
+  mdb_mantaray_free(m);
+}
+
+static mdb_mantaray *leaf_open(leaf_world *w, const uint8_t root[32],
+                               int resolver) {
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_open(root, leafless_source, w, &m, NULL), 0);
+  if (resolver)
+    mdb_mantaray_leaves(m, leaf_resolver, w);
+  return m;
+}
+
+/* A put or remove that ends at a leaf neither reads nor rebuilds it. */
+static void test_leaf_put_remove_opaque(void **state) {
+  (void)state;
+  leaf_world w;
+  uint8_t root[32], got[32], want[32];
+  leaf_world_build(&w, root);
+  mdb_mantaray *m = leaf_open(&w, root, 1);
+  put_leaf(m, 3, 7);
+  w.version[3] = 7;
+  mdb_error err = {0};
+  assert_int_equal(mdb_mantaray_remove(m, (const uint8_t *)"c/i-5", 5, &err),
+                   MDBEE_OK);
+  w.version[5] = 0;
+  /* i-2 has forks: its record says so and it is read as usual. */
+  assert_int_equal(mdb_mantaray_remove(m, (const uint8_t *)"c/i-2", 5, &err),
+                   MDBEE_OK);
+  w.version[2] = 0;
+  put_leaf(m, 9, 1); /* the same entry again */
+  assert_int_equal(w.leaf_denied, 0);
+  assert_int_equal(w.resolved, 0);
+  save(m, &w.s, got);
+  leaf_fresh_root(&w, want);
+  assert_memory_equal(got, want, 32);
+  /* Removing a missing entry next to a leaf still says so. */
+  assert_int_equal(mdb_mantaray_remove(m, (const uint8_t *)"c/i-55", 6, &err),
+                   MDBEE_ENOTFOUND);
+  mdb_mantaray_free(m);
+  store_free(&w.s);
+}
+
+/* A path that goes on past a leaf needs the leaf's entry: without a leaf
+ * source the put fails and changes nothing; a leaf source that disagrees
+ * with the manifest is MDBEE_ESTATE; the right one gives the root of a
+ * fresh build, also after a save and unload. */
+static void test_leaf_extended_through_resolver(void **state) {
+  (void)state;
+  leaf_world w;
+  uint8_t root[32], got[32], want[32];
+  leaf_world_build(&w, root);
+  uint8_t ref[32];
+  leaf_ref(10, 1, ref);
+  mdb_mantaray_kv meta[] = {{"Content-Type", "application/json"},
+                            {"Filename", "i-10"}};
+  mdb_mantaray_entry e = {(const uint8_t *)"c/i-10", 6, ref, 32, meta, 2};
+  mdb_error err = {0};
+
+  mdb_mantaray *m = leaf_open(&w, root, 0);
+  assert_int_equal(mdb_mantaray_put(m, &e, &err), MDBEE_ENOTFOUND);
+  save(m, NULL, got);
+  assert_memory_equal(got, root, 32);
+  mdb_mantaray_free(m);
+
+  m = leaf_open(&w, root, 1);
+  w.leaf_denied = 0;
+  w.wrong = 1;
+  assert_int_equal(mdb_mantaray_put(m, &e, &err), MDBEE_ESTATE);
+  assert_non_null(strstr(err.message, "c/i-1"));
+  w.wrong = 0;
+  assert_int_equal(mdb_mantaray_put(m, &e, &err), MDBEE_OK);
+  w.version[10] = 1;
+  assert_int_equal(w.leaf_denied, 2);
+  save(m, &w.s, got);
+  leaf_fresh_root(&w, want);
+  assert_memory_equal(got, want, 32);
+
+  /* After an unload: i-1 is no leaf now, i-4 still is. */
+  assert_int_equal(mdb_mantaray_unload(m, leafless_source, &w, &err), 0);
+  size_t resolved = w.resolved;
+  put_leaf(m, 11, 2);
+  w.version[11] = 2;
+  assert_int_equal(w.resolved, resolved);
+  put_leaf(m, 40, 1); /* goes past the leaf i-4 */
+  assert_int_equal(w.resolved, resolved + 1);
+  assert_int_equal(mdb_mantaray_remove(m, (const uint8_t *)"c/i-40", 6, &err),
+                   MDBEE_OK);
+  /* Lookups and walks read leaves too. */
+  mdb_mantaray_entry found;
+  assert_int_equal(mdb_mantaray_lookup(m, (const uint8_t *)"c/i-7", 5, &found,
+                                       &err),
+                   MDBEE_OK);
+  leaf_ref(7, 1, ref);
+  assert_memory_equal(found.ref, ref, 32);
+  assert_int_equal(found.n_meta, 2);
+  save(m, &w.s, got);
+  leaf_fresh_root(&w, want);
+  assert_memory_equal(got, want, 32);
+  mdb_mantaray_free(m);
+  store_free(&w.s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_answers),
@@ -985,6 +1182,8 @@ int main(void) {
       cmocka_unit_test(test_remove_in_foreign_shape),
       cmocka_unit_test(test_large_node_round_trip),
       cmocka_unit_test(test_large_node_rejected),
+      cmocka_unit_test(test_leaf_put_remove_opaque),
+      cmocka_unit_test(test_leaf_extended_through_resolver),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

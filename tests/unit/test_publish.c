@@ -15,6 +15,7 @@
 #include "mdbee/ingest.h"
 #include "mdbee/mantaray.h"
 #include "mdbee/publish.h"
+#include "mdbee/store.h"
 #include "fake_bee.h"
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -22,6 +23,7 @@
 struct fixture {
   char dir[64];
   fake_setup s;
+  uint32_t checkpoint_every; /* 0: the default */
 };
 
 static const char *const redact[] = {"secret"};
@@ -39,7 +41,8 @@ static void open_state(struct fixture *f, uint32_t keep_last, int encrypt) {
   for (int i = 0; i < 32; i++) secret[i] = (uint8_t)(i + 1);
   mdb_publish_options opts = {.db = "shop", .collections = collections,
                               .n_collections = 2, .keep_last = keep_last,
-                              .encrypt = encrypt};
+                              .encrypt = encrypt,
+                              .checkpoint_every = f->checkpoint_every};
   memset(opts.topic, 0xab, 32);
   mdb_error err = {0};
   if (fake_setup_open(&f->s, f->dir, allow, 2, opts, secret, &err) != MDBEE_OK)
@@ -64,6 +67,12 @@ static void close_fixture(struct fixture *f) {
   snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
   assert_int_equal(system(cmd), 0);
   memset(f, 0, sizeof *f);
+}
+
+/* A restart of the publishing process on the same state and node. */
+static void reopen_fixture(struct fixture *f) {
+  fake_setup_close(&f->s);
+  open_state(f, 0, 0);
 }
 
 /* Applies an upsert of people/<id> (city given) or notes/<id>, or a delete
@@ -437,6 +446,120 @@ static void test_encrypt_switch_is_refused(void **state) {
   }
 }
 
+/* ---- leaves left out of the node cache ---------------------------------- */
+
+/* The final data of test_leaves_rebuilt, published at once. */
+static void leaves_final_state(struct fixture *f) {
+  for (int32_t id = 1; id <= 12; id++) {
+    if (id != 4) change(f, "notes", id, id == 2 ? "changed" : "n");
+    change(f, "people", id, id == 5 ? "Quito" : id % 2 ? "Lima" : "Oslo");
+  }
+  for (int32_t id = 20; id <= 23; id++) change(f, "notes", id, "n");
+  change(f, "notes", 30, "n");
+  change(f, "people", 50, "Quito");
+}
+
+/* Leaf nodes stay out of the node cache.  A path that goes on past one
+ * (i-1, then i-10) has the publisher rebuild it from the reference staged
+ * by this snapshot or, for a document it leaves alone, from the document
+ * index.  With a checkpoint (save and unload) every 3 changes and a
+ * restart between the snapshots, the state root equals a build from
+ * scratch. */
+static void test_leaves_rebuilt(void **state) {
+  (void)state;
+  struct fixture f = {.checkpoint_every = 3};
+  open_fixture(&f, 0);
+  mdb_publish_result r;
+  /* Changes go in key order (little-endian int32): i-1..i-3, then a
+   * checkpoint, ... i-10 goes past i-1, saved and unloaded before. */
+  for (int32_t id = 1; id <= 12; id++) {
+    change(&f, "notes", id, "n");
+    change(&f, "people", id, id % 2 ? "Lima" : "Oslo");
+  }
+  snapshot(&f, 1700000000, &r);
+  reopen_fixture(&f);
+  /* i-2 changes, i-3 is sent again unchanged, i-4 goes | checkpoint |
+   * i-20.. go past i-2 (staged) | ... | i-30 past i-3 (document index);
+   * people: i-5 moves to Quito | checkpoint | i-50 goes past people/i-5
+   * and past its index entry .../Quito/i-5 (both staged). */
+  change(&f, "notes", 2, "changed");
+  change(&f, "notes", 3, "n");
+  change(&f, "notes", 4, NULL);
+  for (int32_t id = 20; id <= 23; id++) change(&f, "notes", id, "n");
+  change(&f, "notes", 30, "n");
+  change(&f, "people", 5, "Quito");
+  change(&f, "people", 50, "Quito");
+  snapshot(&f, 1700000060, &r);
+  assert_int_equal(r.changes, 10);
+  char *doc = read_path(&f, r.root, "notes/i-2");
+  assert_non_null(strstr(doc, "changed"));
+  free(doc);
+  doc = read_path(&f, r.root, "notes/i-3");
+  assert_non_null(doc);
+  free(doc);
+  uint8_t got[32];
+  memcpy(got, r.state_root, 32);
+  close_fixture(&f);
+
+  open_fixture(&f, 0);
+  leaves_final_state(&f);
+  snapshot(&f, 1700000000, &r);
+  assert_memory_equal(r.state_root, got, 32);
+  close_fixture(&f);
+}
+
+/* A plain node with one 32-byte entry and no forks. */
+static int is_leaf_chunk(const fake_chunk *c) {
+  if (c->size != 8 + 128 || c->data[8 + 63] != 32) return 0;
+  for (size_t i = 8 + 96; i < 8 + 128; i++)
+    if (c->data[i]) return 0;
+  return 1;
+}
+
+/* Only the leaves of the publisher's own files (two collection metas,
+ * $meta, index.html and "/") are in the node cache.  A state whose cache
+ * holds every leaf (as mdbee before it left them out) is read from the
+ * cache first: with the document index entry of notes/i-3 gone, its leaf
+ * could not be rebuilt, yet i-30 goes past it. */
+static void test_cached_leaves_still_read(void **state) {
+  (void)state;
+  struct fixture f = {0};
+  open_fixture(&f, 0);
+  mdb_publish_result r;
+  for (int32_t id = 1; id <= 5; id++) change(&f, "notes", id, "n");
+  snapshot(&f, 1700000000, &r);
+  mdb_store_txn *txn;
+  assert_int_equal(mdb_store_begin(f.s.store, 0, &txn, NULL), MDBEE_OK);
+  size_t leaves = 0, cached = 0;
+  for (size_t i = 0; i < f.s.bee.cap; i++) {
+    const fake_chunk *c = &f.s.bee.slots[i];
+    const uint8_t *data;
+    size_t len;
+    if (!c->data || !is_leaf_chunk(c)) continue;
+    leaves++;
+    if (mdb_store_chunk_get(txn, c->address, &data, &len, NULL) == MDBEE_OK)
+      cached++;
+    assert_int_equal(mdb_store_chunk_put(txn, c->address, c->data, c->size, NULL),
+                     MDBEE_OK);
+  }
+  assert_int_equal(leaves, 5 + 5);
+  assert_int_equal(cached, 5);
+  uint8_t id[5] = {BSON_TYPE_INT32, 3, 0, 0, 0};
+  mdb_store_key key = {"shop", 4, "notes", 5, id, 5};
+  assert_int_equal(mdb_store_doc_del(txn, &key, NULL), MDBEE_OK);
+  assert_int_equal(mdb_store_commit(txn, NULL), MDBEE_OK);
+  change(&f, "notes", 30, "n");
+  snapshot(&f, 1700000060, &r);
+  assert_true(r.published);
+  char *doc = read_path(&f, r.root, "notes/i-3");
+  assert_non_null(doc);
+  free(doc);
+  doc = read_path(&f, r.root, "notes/i-30");
+  assert_non_null(doc);
+  free(doc);
+  close_fixture(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_layout),
@@ -450,6 +573,8 @@ int main(void) {
       cmocka_unit_test(test_encrypted_state_root_depends_only_on_data),
       cmocka_unit_test(test_encrypted_update_touches_few_chunks),
       cmocka_unit_test(test_encrypt_switch_is_refused),
+      cmocka_unit_test(test_leaves_rebuilt),
+      cmocka_unit_test(test_cached_leaves_still_read),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
