@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mdbee/buf.h"
 #include "mdbee/error.h"
 
 typedef enum mdb_ejson_mode {
@@ -61,6 +62,14 @@ typedef struct mdb_ejson_options {
 int mdb_ejson_encode(const uint8_t *bson, size_t len,
                      const mdb_ejson_options *opts, char **out,
                      size_t *out_len, mdb_error *err);
+
+/* As mdb_ejson_encode, but appends the text (without a NUL) to out, so
+ * that a caller encoding many documents reuses one buffer.  On failure
+ * out->len is as before, except after MDBEE_ENOMEM, which leaves out
+ * failed (see mdb_buf). */
+int mdb_ejson_encode_append(const uint8_t *bson, size_t len,
+                            const mdb_ejson_options *opts, mdb_buf *out,
+                            mdb_error *err);
 
 /* Parses a mode name ("relaxed" or "canonical"); MDBEE_EINVAL otherwise. */
 int mdb_ejson_mode_parse(const char *name, mdb_ejson_mode *mode);

@@ -22,7 +22,7 @@ typedef struct frame {
 } frame;
 
 typedef struct enc {
-  mdb_buf out;
+  mdb_buf *out;
   const frame *top;
   mdb_ejson_mode mode;
   uint32_t max_depth;
@@ -81,11 +81,11 @@ static inline void put_str(mdb_buf *b, const char *s) { put(b, s, strlen(s)); }
 
 static void newline(enc *e, uint32_t depth) {
   size_t n = 1 + 2 * (size_t)depth;
-  char *p = room(&e->out, n);
+  char *p = room(e->out, n);
   if (!p) return;
   p[0] = '\n';
   memset(p + 1, ' ', n - 1);
-  e->out.len += n;
+  e->out->len += n;
 }
 
 /* Whether one of the 8 bytes of w is >= 0x80, < 0x20, '"' or '\\'
@@ -153,7 +153,7 @@ static void put_json_string(mdb_buf *b, const char *s, size_t len) {
 
 /* JSON string of text from the document, which must be valid UTF-8. */
 static int put_text(enc *e, const char *s, size_t len) {
-  size_t bad = put_escaped(&e->out, s, len);
+  size_t bad = put_escaped(e->out, s, len);
   if (bad == len) return MDBEE_OK;
   char why[64];
   snprintf(why, sizeof why, "string is not valid UTF-8 (byte %zu)", bad);
@@ -167,27 +167,27 @@ static int put_bson_string(enc *e, const uint8_t *v) {
 
 /* Writes the separator, line break and `"key": ` of a member. */
 static void member(enc *e, const char *key, uint32_t depth, int first) {
-  if (!first) put_char(&e->out, ',');
+  if (!first) put_char(e->out, ',');
   newline(e, depth);
-  put_json_string(&e->out, key, strlen(key));
-  put(&e->out, ": ", 2);
+  put_json_string(e->out, key, strlen(key));
+  put(e->out, ": ", 2);
 }
 
 static void open_wrapper(enc *e, const char *key, uint32_t depth) {
-  put_char(&e->out, '{');
+  put_char(e->out, '{');
   member(e, key, depth + 1, 1);
 }
 
 static void close_wrapper(enc *e, uint32_t depth) {
   newline(e, depth);
-  put_char(&e->out, '}');
+  put_char(e->out, '}');
 }
 
 /* {"$key": "text"} for ASCII text produced here. */
 static void wrap_string(enc *e, const char *key, const char *text,
                         uint32_t depth) {
   open_wrapper(e, key, depth);
-  put_json_string(&e->out, text, strlen(text));
+  put_json_string(e->out, text, strlen(text));
   close_wrapper(e, depth);
 }
 
@@ -195,7 +195,7 @@ static void wrap_string(enc *e, const char *key, const char *text,
 static void put_integer(enc *e, const char *wrapper, const char *text,
                         uint32_t depth) {
   if (e->mode == MDB_EJSON_RELAXED)
-    put_str(&e->out, text);
+    put_str(e->out, text);
   else
     wrap_string(e, wrapper, text, depth);
 }
@@ -235,15 +235,15 @@ static void put_binary(enc *e, const uint8_t *v, uint32_t depth) {
     n -= 4;
   }
   open_wrapper(e, "$binary", depth);
-  put_char(&e->out, '{');
+  put_char(e->out, '{');
   member(e, "base64", depth + 2, 1);
-  put_char(&e->out, '"');
-  put_base64(&e->out, data, n);
-  put_char(&e->out, '"');
+  put_char(e->out, '"');
+  put_base64(e->out, data, n);
+  put_char(e->out, '"');
   char st[3];
   mdb_hex_encode(&subtype, 1, st);
   member(e, "subType", depth + 2, 0);
-  put_json_string(&e->out, st, 2);
+  put_json_string(e->out, st, 2);
   close_wrapper(e, depth + 1);
   close_wrapper(e, depth);
 }
@@ -252,7 +252,7 @@ static void put_double(enc *e, double d, uint32_t depth) {
   char text[MDB_NUMBER_TEXT_MAX];
   if (e->mode == MDB_EJSON_RELAXED && isfinite(d)) {
     mdb_number_text(d, text);
-    put_str(&e->out, text);
+    put_str(e->out, text);
     return;
   }
   if (isnan(d))
@@ -371,20 +371,20 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
     return MDBEE_OK;
   case MDB_BSON_UNDEFINED:
     open_wrapper(e, "$undefined", depth);
-    put_str(&e->out, "true");
+    put_str(e->out, "true");
     close_wrapper(e, depth);
     return MDBEE_OK;
   case MDB_BSON_OID:
     put_oid(e, v, depth);
     return MDBEE_OK;
   case MDB_BSON_BOOL:
-    put_str(&e->out, v[0] ? "true" : "false");
+    put_str(e->out, v[0] ? "true" : "false");
     return MDBEE_OK;
   case MDB_BSON_DATE:
     put_date(e, mdb_bsonr_i64(v), depth);
     return MDBEE_OK;
   case MDB_BSON_NULL:
-    put_str(&e->out, "null");
+    put_str(e->out, "null");
     return MDBEE_OK;
   case MDB_BSON_REGEX: {
     const char *pattern = (const char *)v;
@@ -402,7 +402,7 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
         sorted[j - 1] = t;
       }
     open_wrapper(e, "$regularExpression", depth);
-    put_char(&e->out, '{');
+    put_char(e->out, '{');
     member(e, "pattern", depth + 2, 1);
     int rc = put_text(e, pattern, plen);
     if (rc == MDBEE_OK) {
@@ -418,7 +418,7 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
   case MDB_BSON_DBPOINTER: {
     size_t slen = 4 + (size_t)mdb_bsonr_i32(v);
     open_wrapper(e, "$dbPointer", depth);
-    put_char(&e->out, '{');
+    put_char(e->out, '{');
     member(e, "$ref", depth + 2, 1);
     int rc = put_bson_string(e, v);
     if (rc != MDBEE_OK) return rc;
@@ -451,11 +451,11 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
   case MDB_BSON_TIMESTAMP: {
     uint32_t inc = (uint32_t)mdb_bsonr_i32(v), t = (uint32_t)mdb_bsonr_i32(v + 4);
     open_wrapper(e, "$timestamp", depth);
-    put_char(&e->out, '{');
+    put_char(e->out, '{');
     member(e, "t", depth + 2, 1);
-    put(&e->out, text, mdb_int_text(t, text));
+    put(e->out, text, mdb_int_text(t, text));
     member(e, "i", depth + 2, 0);
-    put(&e->out, text, mdb_int_text(inc, text));
+    put(e->out, text, mdb_int_text(inc, text));
     close_wrapper(e, depth + 1);
     close_wrapper(e, depth);
     return MDBEE_OK;
@@ -476,7 +476,7 @@ static int put_value(enc *e, uint8_t type, const uint8_t *v, size_t vlen,
   case MDB_BSON_MINKEY:
   case MDB_BSON_MAXKEY:
     open_wrapper(e, type == MDB_BSON_MINKEY ? "$minKey" : "$maxKey", depth);
-    put_char(&e->out, '1');
+    put_char(e->out, '1');
     close_wrapper(e, depth);
     return MDBEE_OK;
   }
@@ -494,7 +494,7 @@ static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
   mdb_bsonr_elem el;
   int r, first = 1, rc = MDBEE_OK;
   size_t index = 0;
-  put_char(&e->out, array ? '[' : '{');
+  put_char(e->out, array ? '[' : '{');
   while ((r = mdb_bsonr_next(&it, &el, &why)) == 1) {
     f.key = el.key;
     f.index = index++;
@@ -505,11 +505,11 @@ static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
       break;
     }
     if (red == 0) {
-      if (!first) put_char(&e->out, ',');
+      if (!first) put_char(e->out, ',');
       newline(e, depth + 1);
       if (!array) {
         rc = put_text(e, el.key, el.key_len);
-        put(&e->out, ": ", 2);
+        put(e->out, ": ", 2);
       }
       first = 0;
       if (rc == MDBEE_OK)
@@ -526,15 +526,14 @@ static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
   e->top = f.parent;
   if (rc != MDBEE_OK) return rc;
   if (!first) newline(e, depth);
-  put_char(&e->out, array ? ']' : '}');
+  put_char(e->out, array ? ']' : '}');
   return MDBEE_OK;
 }
 
-int mdb_ejson_encode(const uint8_t *bson, size_t len,
-                     const mdb_ejson_options *opts, char **out,
-                     size_t *out_len, mdb_error *err) {
-  enc e = {MDB_BUF_INIT, NULL, MDB_EJSON_RELAXED, MDB_EJSON_MAX_DEPTH_DEFAULT,
-           err};
+int mdb_ejson_encode_append(const uint8_t *bson, size_t len,
+                            const mdb_ejson_options *opts, mdb_buf *out,
+                            mdb_error *err) {
+  enc e = {out, NULL, MDB_EJSON_RELAXED, MDB_EJSON_MAX_DEPTH_DEFAULT, err};
   pats top = {NULL, 0};
   if (opts) {
     e.mode = opts->mode;
@@ -543,12 +542,24 @@ int mdb_ejson_encode(const uint8_t *bson, size_t len,
     top.n = opts->n_redact;
   }
   if (!bson) return mdb_error_set(err, MDBEE_EINVAL, "no document");
+  size_t start = out->len;
   int rc = put_document(&e, bson, len, 0, &top, 0);
+  if (rc == MDBEE_OK && out->failed)
+    rc = mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  if (rc != MDBEE_OK && !out->failed) out->len = start;
+  return rc;
+}
+
+int mdb_ejson_encode(const uint8_t *bson, size_t len,
+                     const mdb_ejson_options *opts, char **out,
+                     size_t *out_len, mdb_error *err) {
+  mdb_buf b = MDB_BUF_INIT;
+  int rc = mdb_ejson_encode_append(bson, len, opts, &b, err);
   if (rc != MDBEE_OK) {
-    mdb_buf_free(&e.out);
+    mdb_buf_free(&b);
     return rc;
   }
-  return mdb_buf_take(&e.out, out, out_len, err);
+  return mdb_buf_take(&b, out, out_len, err);
 }
 
 int mdb_ejson_mode_parse(const char *name, mdb_ejson_mode *mode) {

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "mdbee/bmt.h"
+#include "mdbee/buf.h"
 #include "publish_internal.h"
 
 static double clock_seconds(clockid_t id) {
@@ -27,35 +28,31 @@ static double cpu_seconds(void) {
   return clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 }
 
-/* Room for len more bytes in job->chunks; NULL when memory runs out. */
-static uint8_t *chunk_room(publish_doc_job *job, size_t len, mdb_error *err) {
-  size_t need = job->chunks_len + len;
-  if (need > job->chunks_cap) {
-    size_t cap = job->chunks_cap ? 2 * job->chunks_cap : 2048;
-    while (cap < need) cap *= 2;
-    uint8_t *grown = realloc(job->chunks, cap);
-    if (!grown) {
-      mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
-      return NULL;
-    }
-    job->chunks = grown;
-    job->chunks_cap = cap;
-  }
-  uint8_t *at = job->chunks + job->chunks_len;
-  job->chunks_len = need;
-  return at;
+/* job->chunks as an mdb_buf, for the writers that append to it, and
+ * back. */
+static mdb_buf job_buf(const publish_doc_job *job) {
+  return (mdb_buf){(char *)job->chunks, job->chunks_len, job->chunks_cap, 0};
+}
+
+static void job_set_buf(publish_doc_job *job, const mdb_buf *b) {
+  job->chunks = (uint8_t *)b->data;
+  job->chunks_len = b->len;
+  job->chunks_cap = b->cap;
 }
 
 /* mdb_chunk_sink appending the chunk (address, size, bytes) to the job. */
 static int keep_chunk(void *ctx, const mdb_chunk *c, mdb_error *err) {
   publish_doc_job *job = ctx;
-  uint8_t *at = chunk_room(job, sizeof(publish_chunk_head) + c->size, err);
-  if (!at) return MDBEE_ENOMEM;
+  mdb_buf b = job_buf(job);
   publish_chunk_head head;
+  if (mdb_buf_reserve(&b, sizeof head + c->size) != 0)
+    return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
   memcpy(head.address, c->address, 32);
   head.size = c->size;
-  memcpy(at, &head, sizeof head);
-  memcpy(at + sizeof head, c->data, c->size);
+  memcpy(b.data + b.len, &head, sizeof head);
+  memcpy(b.data + b.len + sizeof head, c->data, c->size);
+  b.len += sizeof head + c->size;
+  job_set_buf(job, &b);
   return MDBEE_OK;
 }
 
@@ -67,11 +64,20 @@ static int keep_chunk(void *ctx, const mdb_chunk *c, mdb_error *err) {
  * clock reads (system calls) off the per-document path. */
 enum { GROUP = 8 };
 
+/* Where a one-chunk document's JSON is encoded in job->chunks: after the
+ * chunk's head and span, so that it is never copied. */
+#define JSON_AT (sizeof(publish_chunk_head) + MDB_SPAN_SIZE)
+
 struct lane {
   struct batch *b;
   double t_encode, t_hash, mark; /* mark: CPU time the group began */
   publish_doc_job *held[GROUP];
-  char *json[GROUP]; /* multi-chunk or encrypted JSON, split at flush */
+  /* JSON of a held multi-chunk or encrypted document (NULL for one-chunk
+   * ones), split at flush.  It lies in scratch[i], kept from document to
+   * document, so encoding allocates nothing once the buffers are big
+   * enough. */
+  const char *json[GROUP];
+  mdb_buf scratch[GROUP];
   size_t n_held;
 };
 
@@ -88,7 +94,6 @@ static void flush(const mdb_publisher *p, struct lane *l) {
     if (l->json[i]) {
       job->rc = publish_split(p, l->json[i], job->size, keep_chunk, job,
                               job->ref, &job->err);
-      free(l->json[i]);
       continue;
     }
     uint8_t *head = job->chunks;
@@ -104,33 +109,49 @@ static void flush(const mdb_publisher *p, struct lane *l) {
   l->t_hash += l->mark - t;
 }
 
+/* Encodes the job's document into job->chunks (after room for the head
+ * and span of its chunk), or into the lane's scratch buffer when it is
+ * encrypted, and holds it for flush. */
 static void encode_one(const mdb_publisher *p, struct lane *l,
                        publish_doc_job *job) {
   const mdb_publish_collection *coll = job->coll;
   mdb_ejson_options opts = {.mode = p->ejson_mode,
                             .redact = coll->redact,
                             .n_redact = coll->n_redact};
-  char *json = NULL;
-  size_t len = 0;
-  job->chunks_len = 0;
-  job->rc = mdb_ejson_encode(job->change.doc, job->change.doc_len, &opts,
-                             &json, &len, &job->err);
+  mdb_buf *scratch = &l->scratch[l->n_held];
+  mdb_buf b = job_buf(job);
+  b.len = 0;
+  scratch->len = 0;
+  scratch->failed = 0;
+  size_t at = p->opts.encrypt ? 0 : JSON_AT;
+  mdb_buf *into = p->opts.encrypt ? scratch : &b;
+  if (mdb_buf_reserve(into, at) == 0) {
+    into->len = at;
+    job->rc = mdb_ejson_encode_append(job->change.doc, job->change.doc_len,
+                                      &opts, into, &job->err);
+  } else {
+    job->rc = mdb_error_set(&job->err, MDBEE_ENOMEM, "out of memory");
+  }
+  if (job->rc != MDBEE_OK) b.len = 0;
+  job_set_buf(job, &b);
   if (job->rc != MDBEE_OK) return;
-  job->size = len;
-  l->json[l->n_held] = json;
-  if (!p->opts.encrypt && len <= MDB_CHUNK_PAYLOAD_MAX) {
-    publish_chunk_head head = {.size = MDB_SPAN_SIZE + len};
-    uint8_t *at = chunk_room(job, sizeof head + head.size, &job->err);
-    if (!at) {
-      job->rc = MDBEE_ENOMEM;
-      free(json);
-      return;
-    }
-    memcpy(at, &head, sizeof head);
-    mdb_bmt_span_encode(len, at + sizeof head);
-    memcpy(at + sizeof head + MDB_SPAN_SIZE, json, len);
-    free(json);
-    l->json[l->n_held] = NULL;
+  job->size = into->len - at;
+  l->json[l->n_held] = NULL;
+  if (p->opts.encrypt) {
+    l->json[l->n_held] = scratch->data;
+  } else if (job->size > MDB_CHUNK_PAYLOAD_MAX) {
+    /* The splitter writes the chunks to job->chunks: the JSON moves to
+     * scratch (the buffers swap), and job->chunks starts empty. */
+    mdb_buf json = b;
+    b = *scratch;
+    b.len = 0;
+    *scratch = json;
+    job_set_buf(job, &b);
+    l->json[l->n_held] = scratch->data + at;
+  } else {
+    publish_chunk_head head = {.size = MDB_SPAN_SIZE + job->size};
+    memcpy(job->chunks, &head, sizeof head);
+    mdb_bmt_span_encode(job->size, job->chunks + sizeof head);
   }
   l->held[l->n_held++] = job;
   if (l->n_held == GROUP) flush(p, l);
@@ -150,6 +171,7 @@ static void *work(void *arg) {
   while ((i = atomic_fetch_add(&l->b->next, 1)) < l->b->n)
     if (l->b->jobs[i].encode) encode_one(l->b->p, l, &l->b->jobs[i]);
   flush(l->b->p, l);
+  for (size_t k = 0; k < GROUP; k++) mdb_buf_free(&l->scratch[k]);
   return NULL;
 }
 

@@ -172,6 +172,88 @@ static void test_malformed(void **state) {
   free(out);
 }
 
+/* JSON.stringify's escapes, one byte at a time: the reference for the
+ * encoder, which skips plain ASCII eight bytes at a time. */
+static void reference_string(const char *s, size_t len, char *out) {
+  *out++ = '"';
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b"
+                    : c == '\f' ? "\\f" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
+                    : c == '\t' ? "\\t" : NULL;
+    if (esc) out += sprintf(out, "%s", esc);
+    else if (c < 0x20) out += sprintf(out, "\\u%04x", c);
+    else *out++ = (char)c;
+  }
+  *out++ = '"';
+  *out = '\0';
+}
+
+/* Every special byte and multi-byte character at every position of a
+ * string longer than the encoder's eight-byte steps, as a value and as a
+ * key; a bad byte is reported at its own offset. */
+static void test_string_escapes(void **state) {
+  (void)state;
+  const char *specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", " ",
+                            "\t", "\xc3\xa9", "\xe2\x98\x83",
+                            "\xf0\x9f\x98\x80"};
+  for (size_t k = 0; k < sizeof specials / sizeof *specials; k++) {
+    for (size_t pos = 0; pos < 21; pos++) {
+      char text[64], json[256], want[600];
+      memset(text, 'a', pos);
+      size_t n = pos + (size_t)sprintf(text + pos, "%sbcdefghijklmnop",
+                                       specials[k]);
+      bson_t *b = bson_new();
+      bson_append_utf8(b, "v", 1, text, (int)n);
+      bson_append_int32(b, text, (int)n, 1);
+      char *got = encode(b, NULL, 0, MDB_EJSON_RELAXED);
+      reference_string(text, n, json);
+      snprintf(want, sizeof want, "{\n  \"v\": %s,\n  %s: 1\n}", json, json);
+      assert_string_equal(got, want);
+      free(got);
+      bson_destroy(b);
+    }
+  }
+  for (size_t pos = 0; pos < 21; pos++) {
+    char text[40], why[64];
+    memset(text, 'a', sizeof text);
+    text[pos] = (char)0xff;
+    bson_t *b = bson_new();
+    bson_append_utf8(b, "v", 1, text, sizeof text);
+    mdb_error err = {0};
+    char *out = NULL;
+    size_t n;
+    assert_int_equal(mdb_ejson_encode(bson_get_data(b), b->len, NULL, &out, &n,
+                                      &err),
+                     MDBEE_EFORMAT);
+    snprintf(why, sizeof why, "v: string is not valid UTF-8 (byte %zu)", pos);
+    assert_string_equal(err.message, why);
+    bson_destroy(b);
+  }
+}
+
+/* Appending keeps what the buffer held; a refused document leaves it. */
+static void test_encode_append(void **state) {
+  (void)state;
+  mdb_buf b = MDB_BUF_INIT;
+  mdb_buf_append(&b, "xy", 2);
+  bson_t *doc = BCON_NEW("a", BCON_INT32(1));
+  mdb_error err = {0};
+  assert_int_equal(mdb_ejson_encode_append(bson_get_data(doc), doc->len, NULL,
+                                           &b, &err),
+                   MDBEE_OK);
+  uint8_t bad_key[] = {12, 0, 0, 0, 0x10, 0xff, 0, 1, 0, 0, 0, 0};
+  assert_int_equal(mdb_ejson_encode_append(bad_key, sizeof bad_key, NULL, &b,
+                                           &err),
+                   MDBEE_EFORMAT);
+  char *text;
+  size_t len;
+  assert_int_equal(mdb_buf_take(&b, &text, &len, &err), MDBEE_OK);
+  assert_string_equal(text, "xy{\n  \"a\": 1\n}");
+  free(text);
+  bson_destroy(doc);
+}
+
 static void test_mode_names(void **state) {
   (void)state;
   mdb_ejson_mode m;
@@ -351,6 +433,8 @@ int main(void) {
       cmocka_unit_test(test_redact_paths),
       cmocka_unit_test(test_depth_limit),
       cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_string_escapes),
+      cmocka_unit_test(test_encode_append),
       cmocka_unit_test(test_mode_names),
       cmocka_unit_test(test_double_text),
       cmocka_unit_test(test_double_in_document),
