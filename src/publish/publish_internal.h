@@ -26,8 +26,9 @@ enum { PUBLISH_ENCODE_BATCH = 256 };
 /* Default of mdb_publish_options.checkpoint_every. */
 enum { PUBLISH_CHECKPOINT = 16384 };
 
-/* Staged index changes applied per transaction. */
-enum { PUBLISH_APPLY_BATCH = 4096 };
+/* Staged index changes applied between two trims of the map, and trims
+ * per transaction. */
+enum { PUBLISH_APPLY_BATCH = 4096, PUBLISH_APPLY_TRIMS = 4 };
 
 struct mdb_publisher {
   mdb_publish_options opts; /* deep copy; strings owned by `strings` */

@@ -304,7 +304,13 @@ static int on_change(void *ctx, const mdb_store_change *c) {
 }
 
 /* Records the snapshot, then applies the staged index changes in
- * transactions of bounded size. */
+ * transactions of PUBLISH_APPLY_BATCH times
+ * PUBLISH_APPLY_TRIMS, dropping the map's pages between batches: each
+ * commit waits for the disk twice, so fewer are better (at 2*10^5
+ * documents 13 commits waited 0.23 s where 49 waited 0.5 s), while the
+ * pages a batch reads (the pending changes it clears, about 1 KiB each)
+ * need not stay mapped until the commit (without the trims, 16384 changes
+ * a transaction raised the peak RSS by 30 MiB at 2*10^5 documents). */
 static int commit_snapshot(mdb_publisher *p, mdb_store_snapshot *snap,
                            mdb_error *err) {
   int more = 1, first = 1, rc = MDBEE_OK;
@@ -313,13 +319,14 @@ static int commit_snapshot(mdb_publisher *p, mdb_store_snapshot *snap,
     rc = mdb_store_begin(p->store, 0, &txn, err);
     if (rc != MDBEE_OK) return rc;
     if (first) rc = mdb_store_history_append(txn, p->opts.db, snap, err);
-    if (rc == MDBEE_OK)
+    for (int i = 0; rc == MDBEE_OK && more && i < PUBLISH_APPLY_TRIMS; i++) {
       rc = mdb_store_stage_apply(txn, p->opts.db, PUBLISH_APPLY_BATCH, &more,
                                  err);
+      mdb_store_trim(p->store);
+    }
     if (rc == MDBEE_OK) rc = mdb_store_commit(txn, err);
     else mdb_store_abort(txn);
     first = 0;
-    mdb_store_trim(p->store);
   }
   return rc;
 }
