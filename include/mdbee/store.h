@@ -258,12 +258,22 @@ int mdb_store_stage_doc_get(mdb_store_txn *txn, const mdb_store_key *key,
 /* Applies up to max staged changes of db in key order: writes or deletes
  * their index entries (statistics in step), clears their pending change
  * when its seq is unchanged (mdb_store_pending_clear), and unstages them.
- * Sets *more to 1 when staged changes of db remain.  Applying a change
- * twice, or one whose snapshot was superseded, is harmless. */
+ * Sets *more to 1 when staged changes of db remain, else removes the
+ * seal.  Applying a change twice, or one whose snapshot was superseded,
+ * is harmless. */
 int mdb_store_stage_apply(mdb_store_txn *txn, const char *db, size_t max,
                           int *more, mdb_error *err);
 
-/* Forgets every staged change of db (of a snapshot that did not finish). */
+/* Seals db's staged changes, in the transaction that records their
+ * snapshot: from then on they are that snapshot's document index, to be
+ * applied (until mdb_store_stage_apply has applied the last) rather than
+ * cleared, even after a crash.  mdb_store_stage_sealed tells. */
+int mdb_store_stage_seal(mdb_store_txn *txn, const char *db, mdb_error *err);
+int mdb_store_stage_sealed(mdb_store_txn *txn, const char *db, int *sealed,
+                           mdb_error *err);
+
+/* Forgets every staged change of db (of a snapshot that did not finish)
+ * and its seal. */
 int mdb_store_stage_clear(mdb_store_txn *txn, const char *db, mdb_error *err);
 
 /* ---- Memory ------------------------------------------------------------ */

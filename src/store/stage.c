@@ -1,7 +1,9 @@
 /* Staged document-index changes of the snapshot in progress.
  *
  * Entry layout: u64 seq (of the pending change it consumes), u8 op, then
- * for OP_PUT the document index entry (layout in docs.c). */
+ * for OP_PUT the document index entry (layout in docs.c).  A database's
+ * seal is an empty entry under its bare prefix, which sorts before its
+ * changes and is no document key. */
 #include <string.h>
 
 #include "store_internal.h"
@@ -55,6 +57,30 @@ int mdb_store_stage_doc_get(mdb_store_txn *txn, const mdb_store_key *key,
   return MDBEE_OK;
 }
 
+int mdb_store_stage_seal(mdb_store_txn *txn, const char *db, mdb_error *err) {
+  uint8_t prefix[MDB_STORE_KEY_MAX];
+  size_t plen;
+  int rc = store_prefix(db, NULL, prefix, &plen, err);
+  if (rc != MDBEE_OK) return rc;
+  MDB_val k = {plen, prefix}, v = {0, prefix};
+  rc = mdb_put(txn->txn, txn->store->stage, &k, &v, 0);
+  return rc ? store_fail(txn, err, rc, "sealing the staged changes") : MDBEE_OK;
+}
+
+int mdb_store_stage_sealed(mdb_store_txn *txn, const char *db, int *sealed,
+                           mdb_error *err) {
+  uint8_t prefix[MDB_STORE_KEY_MAX];
+  size_t plen;
+  int rc = store_prefix(db, NULL, prefix, &plen, err);
+  if (rc != MDBEE_OK) return rc;
+  MDB_val k = {plen, prefix}, v;
+  rc = mdb_get(txn->txn, txn->store->stage, &k, &v);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return store_fail(txn, err, rc, "reading the stage's seal");
+  *sealed = rc == 0;
+  return MDBEE_OK;
+}
+
 int mdb_store_stage_apply(mdb_store_txn *txn, const char *db, size_t max,
                           int *more, mdb_error *err) {
   uint8_t prefix[MDB_STORE_KEY_MAX];
@@ -66,6 +92,8 @@ int mdb_store_stage_apply(mdb_store_txn *txn, const char *db, size_t max,
   if (lrc != 0) return store_fail(txn, err, lrc, "opening a cursor");
   MDB_val k = {plen, prefix}, v;
   lrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  if (lrc == 0 && k.mv_size == plen && memcmp(k.mv_data, prefix, plen) == 0)
+    lrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* the seal */
   size_t done = 0;
   for (; lrc == 0 && rc == MDBEE_OK; lrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) break;
@@ -96,6 +124,12 @@ int mdb_store_stage_apply(mdb_store_txn *txn, const char *db, size_t max,
   mdb_cursor_close(cur);
   if (rc == MDBEE_OK && lrc != 0 && lrc != MDB_NOTFOUND)
     rc = store_fail(txn, err, lrc, "walking the staged changes");
+  if (rc == MDBEE_OK && !*more) {
+    MDB_val seal = {plen, prefix};
+    lrc = mdb_del(txn->txn, txn->store->stage, &seal, NULL);
+    if (lrc != 0 && lrc != MDB_NOTFOUND)
+      rc = store_fail(txn, err, lrc, "unsealing the staged changes");
+  }
   return rc;
 }
 

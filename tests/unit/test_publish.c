@@ -560,6 +560,55 @@ static void test_cached_leaves_still_read(void **state) {
   close_fixture(&f);
 }
 
+/* A crash while a recorded snapshot's staged changes were applied: the
+ * snapshot is in the history, the new reference of notes/i-2 is still
+ * staged (sealed) and the document index has the old one.  The next
+ * snapshot finishes applying the stage first, so the leaf of i-2, which
+ * i-256 goes past before i-2 comes again in key order (little-endian),
+ * is rebuilt from the reference the recorded manifest holds. */
+static void test_crash_while_applying_stage(void **state) {
+  (void)state;
+  struct fixture f = {0};
+  open_fixture(&f, 0);
+  mdb_publish_result r;
+  uint8_t id[5] = {BSON_TYPE_INT32, 2, 0, 0, 0};
+  mdb_store_key key = {"shop", 4, "notes", 5, id, 5};
+  mdb_store_doc v1, v2;
+  mdb_store_txn *txn;
+  change(&f, "notes", 2, "v1");
+  snapshot(&f, 1700000000, &r);
+  assert_int_equal(mdb_store_begin(f.s.store, 1, &txn, NULL), MDBEE_OK);
+  assert_int_equal(mdb_store_doc_get(txn, &key, &v1, NULL), MDBEE_OK);
+  mdb_store_abort(txn);
+  change(&f, "notes", 2, "v2");
+  snapshot(&f, 1700000060, &r);
+  assert_int_equal(mdb_store_begin(f.s.store, 0, &txn, NULL), MDBEE_OK);
+  assert_int_equal(mdb_store_doc_get(txn, &key, &v2, NULL), MDBEE_OK);
+  v1.index_keys = v2.index_keys = NULL; /* notes has no indexes */
+  v1.n_index_keys = v2.n_index_keys = 0;
+  assert_int_equal(mdb_store_stage_put(txn, &key, 0, &v2, 0, NULL), MDBEE_OK);
+  assert_int_equal(mdb_store_doc_put(txn, &key, &v1, NULL), MDBEE_OK);
+  assert_int_equal(mdb_store_stage_seal(txn, "shop", NULL), MDBEE_OK);
+  assert_int_equal(mdb_store_commit(txn, NULL), MDBEE_OK);
+  change(&f, "notes", 2, "v2"); /* its pending change, not cleared */
+  reopen_fixture(&f);
+  change(&f, "notes", 256, "n");
+  snapshot(&f, 1700000120, &r);
+  uint8_t got[32];
+  memcpy(got, r.state_root, 32);
+  char *doc = read_path(&f, r.root, "notes/i-2");
+  assert_non_null(strstr(doc, "v2"));
+  free(doc);
+  close_fixture(&f);
+
+  open_fixture(&f, 0);
+  change(&f, "notes", 2, "v2");
+  change(&f, "notes", 256, "n");
+  snapshot(&f, 1700000000, &r);
+  assert_memory_equal(r.state_root, got, 32);
+  close_fixture(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_layout),
@@ -575,6 +624,7 @@ int main(void) {
       cmocka_unit_test(test_encrypt_switch_is_refused),
       cmocka_unit_test(test_leaves_rebuilt),
       cmocka_unit_test(test_cached_leaves_still_read),
+      cmocka_unit_test(test_crash_while_applying_stage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

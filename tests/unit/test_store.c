@@ -337,15 +337,30 @@ static void test_stage_apply(void **state) {
   upsert(t, "db", "c", 2, 22);
   commit(t);
 
-  t = begin(f->store, 1);
+  t = begin(f->store, 0);
   mdb_store_doc got;
   assert_int_equal(mdb_store_doc_get(t, key_of(&tk, "db", "c", 1), &got, &err), MDBEE_ENOTFOUND);
-  mdb_store_abort(t);
+  /* What the index will hold: staged entries over published ones. */
+  assert_int_equal(mdb_store_stage_doc_get(t, key_of(&tk, "db", "c", 1), &got, &err), MDBEE_OK);
+  assert_int_equal(got.size, 7);
+  assert_int_equal(mdb_store_stage_doc_get(t, key_of(&tk, "db", "c", 3), &got, &err), MDBEE_OK);
+  assert_int_equal(got.size, 30);
+  assert_int_equal(mdb_store_stage_doc_get(t, key_of(&tk, "db", "c", 4), &got, &err),
+                   MDBEE_ENOTFOUND);
+  int sealed = 1;
+  assert_int_equal(mdb_store_stage_sealed(t, "db", &sealed, &err), MDBEE_OK);
+  assert_int_equal(sealed, 0);
+  assert_int_equal(mdb_store_stage_seal(t, "db", &err), MDBEE_OK);
+  assert_int_equal(mdb_store_stage_seal(t, "other", &err), MDBEE_OK);
+  commit(t);
 
+  /* The seal stays until the last staged change of db is applied. */
   int more = 0, rounds = 0;
   do {
     t = begin(f->store, 0);
     assert_int_equal(mdb_store_stage_apply(t, "db", 3, &more, &err), MDBEE_OK);
+    assert_int_equal(mdb_store_stage_sealed(t, "db", &sealed, &err), MDBEE_OK);
+    assert_int_equal(sealed, more);
     commit(t);
     rounds++;
   } while (more);
@@ -369,7 +384,11 @@ static void test_stage_apply(void **state) {
 
   /* The other database's leftover is its own; clearing forgets it. */
   t = begin(f->store, 0);
+  assert_int_equal(mdb_store_stage_sealed(t, "other", &sealed, &err), MDBEE_OK);
+  assert_int_equal(sealed, 1);
   assert_int_equal(mdb_store_stage_clear(t, "other", &err), MDBEE_OK);
+  assert_int_equal(mdb_store_stage_sealed(t, "other", &sealed, &err), MDBEE_OK);
+  assert_int_equal(sealed, 0);
   assert_int_equal(mdb_store_stage_apply(t, "other", 10, &more, &err), MDBEE_OK);
   assert_int_equal(more, 0);
   assert_int_equal(mdb_store_doc_get(t, key_of(&tk, "other", "c", 1), &got, &err), MDBEE_ENOTFOUND);
