@@ -34,6 +34,7 @@ typedef struct enc {
 typedef struct pats {
   const char **p;
   size_t n;
+  int owned; /* p was allocated for this level */
 } pats;
 
 static void put_path(mdb_buf *b, const frame *f) {
@@ -330,25 +331,30 @@ static int part_matches(const char *p, const char *key, const char **rest) {
 
 /* Patterns for the value of field key: the rests of those naming key, and,
  * inside arrays, all of the array's own (a path descends through arrays).
- * Returns 1 when the field itself is redacted. */
+ * Returns 1 when the field itself is redacted.  Most fields match no
+ * pattern: they get none, or their array's own, without an allocation. */
 static int child_pats(const pats *in, const char *key, int in_array,
                       pats *out) {
-  out->p = NULL;
-  out->n = 0;
+  *out = (pats){NULL, 0, 0};
   if (!in || in->n == 0) return 0;
-  out->p = malloc(sizeof *out->p * in->n * 2);
-  if (!out->p) return -1;
+  size_t named = 0;
   for (size_t i = 0; i < in->n; i++) {
     const char *rest;
     if (part_matches(in->p[i], key, &rest)) {
-      if (!rest) {
-        free(out->p);
-        out->p = NULL;
-        out->n = 0;
-        return 1;
-      }
-      out->p[out->n++] = rest;
+      if (!rest) return 1;
+      named++;
     }
+  }
+  if (named == 0) {
+    if (in_array) *out = (pats){in->p, in->n, 0};
+    return 0;
+  }
+  out->p = malloc(sizeof *out->p * in->n * 2);
+  if (!out->p) return -1;
+  out->owned = 1;
+  for (size_t i = 0; i < in->n; i++) {
+    const char *rest;
+    if (part_matches(in->p[i], key, &rest)) out->p[out->n++] = rest;
     if (in_array) out->p[out->n++] = in->p[i];
   }
   return 0;
@@ -515,7 +521,7 @@ static int put_document(enc *e, const uint8_t *doc, size_t len, int array,
       if (rc == MDBEE_OK)
         rc = put_value(e, el.type, el.value, el.value_len, &sub, depth + 1);
     }
-    free(sub.p);
+    if (sub.owned) free(sub.p);
     if (rc != MDBEE_OK) break;
   }
   if (rc == MDBEE_OK && r < 0) {
@@ -534,7 +540,7 @@ int mdb_ejson_encode_append(const uint8_t *bson, size_t len,
                             const mdb_ejson_options *opts, mdb_buf *out,
                             mdb_error *err) {
   enc e = {out, NULL, MDB_EJSON_RELAXED, MDB_EJSON_MAX_DEPTH_DEFAULT, err};
-  pats top = {NULL, 0};
+  pats top = {NULL, 0, 0};
   if (opts) {
     e.mode = opts->mode;
     if (opts->max_depth) e.max_depth = opts->max_depth;
