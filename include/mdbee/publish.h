@@ -48,6 +48,12 @@ typedef struct mdb_publish_options {
   uint32_t checkpoint_every;   /* a snapshot saves and unloads its manifest
                                   every this many changes, bounding its
                                   memory; 0: 16384 */
+  unsigned threads;            /* a snapshot encodes documents on a thread
+                                  of its own while the calling thread
+                                  edits the manifest (2), or all on the
+                                  calling thread (1); 0: 2 when the
+                                  machine has more than one CPU.  The
+                                  output is the same either way. */
 } mdb_publish_options;
 
 /* Where snapshots go.  Every function returns MDBEE_OK or an error code

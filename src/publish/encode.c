@@ -1,8 +1,11 @@
 /* A snapshot's documents are encoded (Extended JSON), split into chunk trees
- * and hashed in batches on two threads: this is most of a large snapshot's
- * CPU time, and documents are independent of each other.  The chunks are
- * kept in the job so that the publisher thread uploads them, and files the
- * documents in the manifest, in key order afterwards. */
+ * and hashed in batches: this is about half of a large snapshot's CPU
+ * time, and documents are independent of each other.  One encoder thread
+ * encodes a batch while the publisher thread applies the one before (the
+ * manifest edits, which are sequential), and the publisher thread helps
+ * with what is left once it is done, so both cores stay busy.  The chunks
+ * are kept in the job so that the publisher thread uploads them, and
+ * files the documents in the manifest, in key order. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -69,7 +72,6 @@ enum { GROUP = 8 };
 #define JSON_AT (sizeof(publish_chunk_head) + MDB_SPAN_SIZE)
 
 struct lane {
-  struct batch *b;
   double t_encode, t_hash, mark; /* mark: CPU time the group began */
   publish_doc_job *held[GROUP];
   /* JSON of a held multi-chunk or encrypted document (NULL for one-chunk
@@ -157,37 +159,158 @@ static void encode_one(const mdb_publisher *p, struct lane *l,
   if (l->n_held == GROUP) flush(p, l);
 }
 
-struct batch {
-  const mdb_publisher *p;
+/* A submitted batch.  The encoder thread and the publisher thread take
+ * its jobs in turn through next; the publisher thread only once it waits
+ * for this batch, the oldest. */
+struct slot {
   publish_doc_job *jobs;
   size_t n;
-  atomic_size_t next;
+  atomic_size_t next; /* next job to take; reset only by submit */
+  size_t done;        /* jobs finished */
+  int active;         /* 1 while the thread is in the batch: the slot
+                         cannot be reused meanwhile */
 };
 
-static void *work(void *arg) {
-  struct lane *l = arg;
-  size_t i;
+struct publish_encoder {
+  mdb_publisher *p;
+  pthread_mutex_t mu;
+  pthread_cond_t cv; /* a batch submitted or finished, or stop */
+  struct slot ring[PUBLISH_AHEAD];
+  size_t head, count; /* submitted batches not yet waited for */
+  int stop;
+  double t_encode, t_hash; /* the thread's, not yet in p->result */
+  int threaded;
+  pthread_t thread;
+  /* Each thread's lane, kept from batch to batch with its buffers. */
+  struct lane thread_lane, caller_lane;
+};
+
+/* Encodes jobs of the batch on lane l until none is left to take; returns
+ * how many it took, all finished. */
+static size_t take_jobs(const mdb_publisher *p, struct lane *l,
+                        struct slot *s) {
+  size_t i, taken = 0;
   l->mark = cpu_seconds();
-  while ((i = atomic_fetch_add(&l->b->next, 1)) < l->b->n)
-    if (l->b->jobs[i].encode) encode_one(l->b->p, l, &l->b->jobs[i]);
-  flush(l->b->p, l);
-  for (size_t k = 0; k < GROUP; k++) mdb_buf_free(&l->scratch[k]);
+  while ((i = atomic_fetch_add(&s->next, 1)) < s->n) {
+    if (s->jobs[i].encode) encode_one(p, l, &s->jobs[i]);
+    taken++;
+  }
+  flush(p, l);
+  /* As for jobs' buffers: large documents leave no large buffers. */
+  for (size_t k = 0; k < GROUP; k++)
+    if (l->scratch[k].cap > PUBLISH_JOB_KEEP) mdb_buf_free(&l->scratch[k]);
+  return taken;
+}
+
+/* Moves the lane's times to *t_encode, *t_hash. */
+static void harvest(struct lane *l, double *t_encode, double *t_hash) {
+  *t_encode += l->t_encode;
+  *t_hash += l->t_hash;
+  l->t_encode = l->t_hash = 0;
+}
+
+/* The oldest submitted batch with jobs left to take, or NULL. */
+static struct slot *open_slot(publish_encoder *e) {
+  for (size_t k = 0; k < e->count; k++) {
+    struct slot *s = &e->ring[(e->head + k) % PUBLISH_AHEAD];
+    if (atomic_load(&s->next) < s->n) return s;
+  }
   return NULL;
 }
 
-void publish_encode_batch(mdb_publisher *p, publish_doc_job *jobs, size_t n) {
-  struct batch b = {.p = p, .jobs = jobs, .n = n};
-  atomic_init(&b.next, 0);
-  struct lane mine = {.b = &b}, theirs = {.b = &b};
-  pthread_t helper;
-  /* Without a second thread (one CPU, or none could be made) the caller
-   * does all of it. */
-  int two = p->threads > 1 && n > 1 &&
-            pthread_create(&helper, NULL, work, &theirs) == 0;
-  work(&mine);
-  if (two) pthread_join(helper, NULL);
-  p->result->seconds_encode += mine.t_encode + theirs.t_encode;
-  p->result->seconds_hash += mine.t_hash + theirs.t_hash;
+static void *encoder_main(void *arg) {
+  publish_encoder *e = arg;
+  pthread_mutex_lock(&e->mu);
+  while (!e->stop) {
+    struct slot *s = open_slot(e);
+    if (!s) {
+      pthread_cond_wait(&e->cv, &e->mu);
+      continue;
+    }
+    s->active = 1;
+    pthread_mutex_unlock(&e->mu);
+    size_t taken = take_jobs(e->p, &e->thread_lane, s);
+    pthread_mutex_lock(&e->mu);
+    s->active = 0;
+    s->done += taken;
+    harvest(&e->thread_lane, &e->t_encode, &e->t_hash);
+    pthread_cond_broadcast(&e->cv);
+  }
+  pthread_mutex_unlock(&e->mu);
+  return NULL;
+}
+
+int publish_encoder_start(mdb_publisher *p, publish_encoder **out,
+                          mdb_error *err) {
+  publish_encoder *e = calloc(1, sizeof *e);
+  if (!e) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  e->p = p;
+  for (size_t k = 0; k < PUBLISH_AHEAD; k++) atomic_init(&e->ring[k].next, 0);
+  if (pthread_mutex_init(&e->mu, NULL) != 0) {
+    free(e);
+    return mdb_error_set(err, MDBEE_ENOMEM, "cannot make a mutex");
+  }
+  if (pthread_cond_init(&e->cv, NULL) != 0) {
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+    return mdb_error_set(err, MDBEE_ENOMEM, "cannot make a condition");
+  }
+  /* Without a thread (one CPU, or none could be made) the publisher
+   * thread encodes every batch itself when it waits for it. */
+  e->threaded = p->threads > 1 &&
+                pthread_create(&e->thread, NULL, encoder_main, e) == 0;
+  *out = e;
+  return MDBEE_OK;
+}
+
+size_t publish_encoder_depth(const publish_encoder *e) {
+  return e->threaded ? PUBLISH_AHEAD : 1;
+}
+
+void publish_encoder_submit(publish_encoder *e, publish_doc_job *jobs,
+                            size_t n) {
+  pthread_mutex_lock(&e->mu);
+  struct slot *s = &e->ring[(e->head + e->count++) % PUBLISH_AHEAD];
+  s->jobs = jobs;
+  s->n = n;
+  s->done = 0;
+  atomic_store(&s->next, 0);
+  pthread_cond_broadcast(&e->cv);
+  pthread_mutex_unlock(&e->mu);
+}
+
+void publish_encoder_wait(publish_encoder *e) {
+  struct slot *s = &e->ring[e->head];
+  size_t taken = take_jobs(e->p, &e->caller_lane, s);
+  mdb_publish_result *r = e->p->result;
+  harvest(&e->caller_lane, &r->seconds_encode, &r->seconds_hash);
+  pthread_mutex_lock(&e->mu);
+  s->done += taken;
+  while (s->done < s->n || s->active) pthread_cond_wait(&e->cv, &e->mu);
+  e->head = (e->head + 1) % PUBLISH_AHEAD;
+  e->count--;
+  r->seconds_encode += e->t_encode;
+  r->seconds_hash += e->t_hash;
+  e->t_encode = e->t_hash = 0;
+  pthread_mutex_unlock(&e->mu);
+}
+
+void publish_encoder_free(publish_encoder *e) {
+  if (!e) return;
+  if (e->threaded) {
+    pthread_mutex_lock(&e->mu);
+    e->stop = 1;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    pthread_join(e->thread, NULL);
+  }
+  for (size_t k = 0; k < GROUP; k++) {
+    mdb_buf_free(&e->thread_lane.scratch[k]);
+    mdb_buf_free(&e->caller_lane.scratch[k]);
+  }
+  pthread_cond_destroy(&e->cv);
+  pthread_mutex_destroy(&e->mu);
+  free(e);
 }
 
 int publish_send_job(mdb_publisher *p, publish_doc_job *job, int send,

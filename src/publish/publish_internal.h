@@ -20,8 +20,20 @@ enum { PUBLISH_SAVE_BATCH = 16384 };
 /* Random store lookups between two mdb_store_trim calls. */
 enum { PUBLISH_TRIM_EVERY = 128 };
 
-/* Documents encoded together by publish_encode_batch. */
+/* Documents encoded together by the publish_encoder. */
 enum { PUBLISH_ENCODE_BATCH = 256 };
+
+/* The encoder thread runs up to PUBLISH_AHEAD batches ahead of the
+ * publisher thread, so that it stays busy while the publisher thread
+ * saves a checkpoint (a few tenths of a second, partly waiting for the
+ * disk).  Each batch holds a copy of its documents and their chunks, so
+ * a batch ends early once its documents reach PUBLISH_BATCH_BYTES, the
+ * walk collects no further ahead once PUBLISH_AHEAD_BYTES are waiting,
+ * and a job's buffers larger than PUBLISH_JOB_KEEP are freed once it is
+ * applied: a few large documents leave no large buffers behind. */
+enum { PUBLISH_AHEAD = 32 };
+enum { PUBLISH_BATCH_BYTES = 4 << 20, PUBLISH_AHEAD_BYTES = 16 << 20,
+       PUBLISH_JOB_KEEP = 64 << 10 };
 
 /* Default of mdb_publish_options.checkpoint_every. */
 enum { PUBLISH_CHECKPOINT = 16384 };
@@ -42,7 +54,7 @@ struct mdb_publisher {
   mdb_publish_result *result; /* of the snapshot in progress */
   uint8_t (*uploaded)[32];    /* confirmed, not yet in the have set */
   size_t n_uploaded;
-  unsigned threads;           /* for publish_encode_batch: 1 or 2 */
+  unsigned threads;           /* of the snapshot's walk: 1 or 2 */
   uint64_t random_reads;      /* for publish_random_read */
   mdb_store_txn *have_txn;    /* read transaction of the have-set checks,
                                  renewed whenever the set is written */
@@ -143,10 +155,12 @@ typedef struct publish_chunk_head {
 } publish_chunk_head;
 
 /* One pending change of a snapshot.  For an upsert of a published
- * collection (encode = 1), publish_encode_batch fills rc/err, and on
+ * collection (encode = 1), the publish_encoder fills rc/err, and on
  * success ref, size and the chunks of the document's JSON. */
 typedef struct publish_doc_job {
-  mdb_store_change change; /* points into the walk's read transaction */
+  mdb_store_change change; /* points into bytes */
+  uint8_t *bytes; /* copy of the change's key and document; reused */
+  size_t bytes_cap;
   const mdb_publish_collection *coll; /* NULL: not published */
   int encode;
   int rc;
@@ -160,9 +174,33 @@ typedef struct publish_doc_job {
 /* Monotonic clock, for the timings of mdb_publish_result. */
 double publish_seconds(void);
 
-/* Encodes, splits and hashes the jobs marked encode, on p->threads
- * threads; adds the time spent to p->result. */
-void publish_encode_batch(mdb_publisher *p, publish_doc_job *jobs, size_t n);
+/* The encoder of a snapshot's walk: encodes, splits and hashes the jobs
+ * marked encode of one batch at a time, on a thread of its own while the
+ * publisher thread applies the batch before (p->threads > 1), and on the
+ * publisher thread as it waits.  Adds the time spent to p->result. */
+typedef struct publish_encoder publish_encoder;
+
+/* MDBEE_ENOMEM when out of memory; a thread that cannot be made only
+ * leaves all the work to the publisher thread. */
+int publish_encoder_start(mdb_publisher *p, publish_encoder **out,
+                          mdb_error *err);
+
+/* How many batches may be submitted and not yet waited for:
+ * PUBLISH_AHEAD with a thread, 1 without. */
+size_t publish_encoder_depth(const publish_encoder *e);
+
+/* Starts encoding jobs[0..n) (n > 0) after the batches submitted before.
+ * They must not be touched until publish_encoder_wait returns for them,
+ * nor point into a read transaction that may end meanwhile. */
+void publish_encoder_submit(publish_encoder *e, publish_doc_job *jobs,
+                            size_t n);
+
+/* Encodes what is left of the oldest submitted batch (there must be one)
+ * on the calling thread and returns when all of it is done. */
+void publish_encoder_wait(publish_encoder *e);
+
+/* Waits for the encoder thread to leave the batch it is in and ends it. */
+void publish_encoder_free(publish_encoder *e);
 
 /* Counts the job's chunks and, when send is 1, hands them to the target
  * in the order the splitter made them.  Documents' chunks bypass the have

@@ -64,7 +64,8 @@ int mdb_publisher_new(const mdb_publish_options *opts, mdb_store *store,
   if (!p) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
   p->store = store;
   p->target = *target;
-  p->threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+  p->threads = opts->threads ? (opts->threads > 1 ? 2 : 1)
+                             : sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
   p->ejson_mode = opts->canonical_json ? MDB_EJSON_CANONICAL : MDB_EJSON_RELAXED;
   p->ref_size = opts->encrypt ? MDB_ENCRYPT_REF_SIZE : MDB_REF_SIZE;
   if (opts->encrypt)

@@ -32,17 +32,26 @@ struct planned {
   size_t n_index_keys;
 };
 
+/* One batch of the walk: collected, then encoded, then applied. */
+struct batch {
+  publish_doc_job jobs[PUBLISH_ENCODE_BATCH];
+  size_t n;
+  size_t doc_bytes;
+  int checkpoint; /* ends checkpoint_every changes: save after applying */
+};
+
 struct walk {
   mdb_publisher *p;
-  mdb_store_txn *txn;
+  mdb_store_txn *txn; /* read transaction of the current step */
   mdb_mantaray *tree;
   int64_t *count_delta; /* documents added minus removed, per collection */
   mdb_publish_result *result;
   mdb_error *err;
-  publish_doc_job *jobs; /* PUBLISH_ENCODE_BATCH of them */
-  size_t n_jobs;
-  size_t since_checkpoint, checkpoint_every;
-  uint8_t after[MDB_STORE_KEY_MAX]; /* key of the last change walked */
+  struct batch *filling; /* the batch on_change collects into */
+  mdb_error *read_err;   /* on_change's errors */
+  size_t collected;      /* changes collected since the last checkpoint */
+  size_t checkpoint_every;
+  uint8_t after[MDB_STORE_KEY_MAX]; /* key of the last change collected */
   mdb_store_key after_key;
   double encode_wall;
 };
@@ -246,26 +255,68 @@ static int checkpoint(struct walk *w) {
   if (rc == MDBEE_OK) rc = publish_save_tree(w->p, w->tree, root, w->err);
   if (rc == MDBEE_OK) rc = publish_unload_tree(w->p, w->tree, w->err);
   mdb_store_trim(w->p->store);
-  w->since_checkpoint = 0;
   w->result->seconds_manifest += publish_seconds() - t0;
   return rc;
 }
 
-/* Encodes the collected batch on both threads, then applies its changes
- * in key order. */
-static int flush_batch(struct walk *w) {
+/* Applies the batch's changes, encoded, in key order. */
+static int apply_batch(struct walk *w, struct batch *b) {
   double t0 = publish_seconds();
-  publish_encode_batch(w->p, w->jobs, w->n_jobs);
-  double t1 = publish_seconds();
   int rc = MDBEE_OK;
-  for (size_t i = 0; rc == MDBEE_OK && i < w->n_jobs; i++)
-    rc = apply_change(w, &w->jobs[i]);
-  w->since_checkpoint += w->n_jobs;
-  w->n_jobs = 0;
+  for (size_t i = 0; rc == MDBEE_OK && i < b->n; i++)
+    rc = apply_change(w, &b->jobs[i]);
+  for (size_t i = 0; i < b->n; i++) {
+    publish_doc_job *job = &b->jobs[i];
+    if (job->bytes_cap > PUBLISH_JOB_KEEP) {
+      free(job->bytes);
+      job->bytes = NULL;
+      job->bytes_cap = 0;
+    }
+    if (job->chunks_cap > PUBLISH_JOB_KEEP) {
+      free(job->chunks);
+      job->chunks = NULL;
+      job->chunks_cap = 0;
+    }
+  }
+  b->n = 0;
+  b->doc_bytes = 0;
+  b->checkpoint = 0;
   mdb_store_trim(w->p->store);
-  w->result->seconds_manifest += publish_seconds() - t1;
-  w->encode_wall += t1 - t0;
+  w->result->seconds_manifest += publish_seconds() - t0;
   return rc;
+}
+
+/* Copies key's bytes to b and points out at them; returns their length. */
+static size_t copy_key(uint8_t *b, const mdb_store_key *k, mdb_store_key *out) {
+  memcpy(b, k->db, k->db_len);
+  memcpy(b + k->db_len, k->coll, k->coll_len);
+  memcpy(b + k->db_len + k->coll_len, k->id, k->id_len);
+  *out = (mdb_store_key){(const char *)b, k->db_len,
+                         (const char *)b + k->db_len, k->coll_len,
+                         b + k->db_len + k->coll_len, k->id_len};
+  return k->db_len + k->coll_len + k->id_len;
+}
+
+/* Copies the change into the job: the read transaction it points into
+ * ends while the job is encoded. */
+static int keep_change(publish_doc_job *job, const mdb_store_change *c,
+                       mdb_error *err) {
+  const mdb_store_key *k = &c->key;
+  size_t need = k->db_len + k->coll_len + k->id_len + c->doc_len;
+  if (need > job->bytes_cap) {
+    free(job->bytes);
+    job->bytes_cap = 0;
+    if (!(job->bytes = malloc(need)))
+      return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+    job->bytes_cap = need;
+  }
+  job->change = *c;
+  size_t at = copy_key(job->bytes, k, &job->change.key);
+  if (c->doc) {
+    memcpy(job->bytes + at, c->doc, c->doc_len);
+    job->change.doc = job->bytes + at;
+  }
+  return MDBEE_OK;
 }
 
 static int on_change(void *ctx, const mdb_store_change *c) {
@@ -274,32 +325,29 @@ static int on_change(void *ctx, const mdb_store_change *c) {
   if (c->key.db_len != strlen(p->opts.db) ||
       memcmp(c->key.db, p->opts.db, c->key.db_len) != 0)
     return MDBEE_OK; /* another database's change: its own publisher */
-  publish_doc_job *job = &w->jobs[w->n_jobs++];
-  job->change = *c;
-  /* The key's strings point into the read transaction; the collection
-   * name needs its NUL for the lookup. */
+  struct batch *b = w->filling;
+  publish_doc_job *job = &b->jobs[b->n];
+  int rc = keep_change(job, c, w->read_err);
+  if (rc != MDBEE_OK) return rc;
+  b->n++;
+  b->doc_bytes += c->doc_len;
+  /* The collection name needs its NUL for the lookup. */
   char name[MDB_STORE_KEY_MAX + 1];
   memcpy(name, c->key.coll, c->key.coll_len);
   name[c->key.coll_len] = '\0';
   job->coll = publish_find_collection(p, name);
   job->encode = job->coll && !c->deleted;
-  if (w->n_jobs < PUBLISH_ENCODE_BATCH &&
-      w->since_checkpoint + w->n_jobs < w->checkpoint_every)
+  if (++w->collected == w->checkpoint_every) {
+    b->checkpoint = 1;
+    w->collected = 0;
+  } else if (b->n < PUBLISH_ENCODE_BATCH && b->doc_bytes < PUBLISH_BATCH_BYTES) {
     return MDBEE_OK;
-  int rc = flush_batch(w);
-  if (rc != MDBEE_OK) return rc;
+  }
   /* Pause after every batch, so that no read transaction lives across
    * many commits: LMDB reuses no page freed while a reader is open, and
    * its free list, growing, costs time and memory.  Remember where to go
    * on: the key points into the transaction. */
-  const mdb_store_key *k = &c->key;
-  uint8_t *b = w->after;
-  memcpy(b, k->db, k->db_len);
-  memcpy(b + k->db_len, k->coll, k->coll_len);
-  memcpy(b + k->db_len + k->coll_len, k->id, k->id_len);
-  w->after_key = (mdb_store_key){(const char *)b, k->db_len,
-                                 (const char *)b + k->db_len, k->coll_len,
-                                 b + k->db_len + k->coll_len, k->id_len};
+  copy_key(w->after, &c->key, &w->after_key);
   return WALK_PAUSE;
 }
 
@@ -362,37 +410,79 @@ static int collection_counts(mdb_publisher *p, mdb_store_txn *txn,
   return MDBEE_OK;
 }
 
-static void free_jobs(publish_doc_job *jobs) {
-  if (!jobs) return;
-  for (size_t i = 0; i < PUBLISH_ENCODE_BATCH; i++) free(jobs[i].chunks);
-  free(jobs);
+static void free_batches(struct batch *b) {
+  if (!b) return;
+  for (size_t k = 0; k < PUBLISH_AHEAD; k++)
+    for (size_t i = 0; i < PUBLISH_ENCODE_BATCH; i++) {
+      free(b[k].jobs[i].chunks);
+      free(b[k].jobs[i].bytes);
+    }
+  free(b);
 }
 
-/* Walks the pending changes into the manifest and the stage, in one read
- * transaction per batch. */
+/* Walks the pending changes into the manifest and the stage as a
+ * pipeline of batches: each step, in one read transaction, collects
+ * batches ahead (up to the encoder's depth) for the encoder thread,
+ * waits for the oldest (helping with it) and applies it; a checkpoint or
+ * a renewal of the readers follows with no transaction open. */
 static int walk_pending(struct walk *w, mdb_error *err) {
-  w->jobs = calloc(PUBLISH_ENCODE_BATCH, sizeof *w->jobs);
-  if (!w->jobs) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  struct batch *b = calloc(PUBLISH_AHEAD, sizeof *b);
+  if (!b) return mdb_error_set(err, MDBEE_ENOMEM, "out of memory");
+  publish_encoder *enc = NULL;
+  int rc = publish_encoder_start(w->p, &enc, err);
+  size_t depth = rc == MDBEE_OK ? publish_encoder_depth(enc) : 0;
+  size_t first = 0, queued = 0, ahead_bytes = 0;
+  int started = 0, more = 1, read_rc = MDBEE_OK;
+  mdb_error read_err;
+  w->read_err = &read_err;
   double t0 = publish_seconds();
-  int rc, paused = 0;
-  do {
+  while (rc == MDBEE_OK && (queued || (more && read_rc == MDBEE_OK))) {
     rc = mdb_store_begin(w->p->store, 1, &w->txn, err);
     if (rc != MDBEE_OK) break;
-    rc = mdb_store_pending_each_after(w->txn, paused ? &w->after_key : NULL,
-                                      on_change, w, err);
-    paused = rc == WALK_PAUSE;
-    if (!paused && rc == MDBEE_OK && w->n_jobs) rc = flush_batch(w);
+    while (more && read_rc == MDBEE_OK && queued < depth &&
+           ahead_bytes < PUBLISH_AHEAD_BYTES) {
+      struct batch *next = &b[(first + queued) % depth];
+      w->filling = next;
+      read_rc = mdb_store_pending_each_after(
+          w->txn, started ? &w->after_key : NULL, on_change, w, &read_err);
+      started = 1;
+      more = read_rc == WALK_PAUSE;
+      if (more) read_rc = MDBEE_OK;
+      if (read_rc != MDBEE_OK) {
+        next->n = 0; /* never applied: the error stops the walk */
+      } else if (next->n) {
+        publish_encoder_submit(enc, next->jobs, next->n);
+        queued++;
+        ahead_bytes += next->doc_bytes;
+      }
+    }
+    int saves = 0, applied = queued > 0;
+    if (applied) {
+      struct batch *cur = &b[first];
+      double t1 = publish_seconds();
+      publish_encoder_wait(enc);
+      w->encode_wall += publish_seconds() - t1;
+      saves = cur->checkpoint;
+      ahead_bytes -= cur->doc_bytes;
+      rc = apply_batch(w, cur);
+      first = (first + 1) % depth;
+      queued--;
+    }
+    /* A change that cannot be read is reported after those before it. */
+    if (rc == MDBEE_OK && !queued && read_rc != MDBEE_OK) {
+      *err = read_err;
+      rc = read_rc;
+    }
     mdb_store_abort(w->txn);
     w->txn = NULL;
-    if (paused && w->since_checkpoint >= w->checkpoint_every)
-      rc = checkpoint(w);
-    else if (paused)
+    if (rc == MDBEE_OK && saves) rc = checkpoint(w);
+    else if (rc == MDBEE_OK && applied && (queued || more))
       rc = publish_renew_readers(w->p, err);
-  } while (rc == MDBEE_OK && paused);
+  }
+  publish_encoder_free(enc);
   w->result->seconds_read +=
       publish_seconds() - t0 - w->encode_wall - w->result->seconds_manifest;
-  free_jobs(w->jobs);
-  w->jobs = NULL;
+  free_batches(b);
   return rc;
 }
 
