@@ -1,5 +1,6 @@
 #include "fake_bee.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,4 +142,12 @@ void fake_setup_close(fake_setup *s) {
   mdb_ingest_free(s->ingest);
   mdb_store_close(s->store);
   s->pub = NULL, s->key = NULL, s->ingest = NULL, s->store = NULL;
+}
+
+int fake_setup_remove(fake_setup *s, const char *dir) {
+  fake_setup_close(s);
+  fake_bee_free(&s->bee);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return system(cmd);
 }

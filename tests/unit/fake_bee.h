@@ -60,4 +60,8 @@ int fake_setup_open(fake_setup *s, const char *dir, const char *const *allow,
 /* Closes all but the fake Bee (a restart of the publishing process). */
 void fake_setup_close(fake_setup *s);
 
+/* Closes all, frees the fake Bee's chunks and removes the state in dir
+ * (end of a test); 0 when it was removed. */
+int fake_setup_remove(fake_setup *s, const char *dir);
+
 #endif

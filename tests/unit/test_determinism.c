@@ -166,11 +166,7 @@ static void run_begin(run *r, uint32_t checkpoint_every) {
 }
 
 static void run_end(run *r) {
-  fake_setup_close(&r->s);
-  fake_bee_free(&r->s.bee);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", r->dir);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(fake_setup_remove(&r->s, r->dir), 0);
 }
 
 static void event(run *r, mdb_source_op op, size_t i, uint32_t x, int scan) {

@@ -55,11 +55,7 @@ static void side_open(side *d, unsigned threads) {
 }
 
 static void side_close(side *d) {
-  fake_setup_close(&d->s);
-  fake_bee_free(&d->s.bee);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d->dir);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(fake_setup_remove(&d->s, d->dir), 0);
 }
 
 static void id_key(int32_t id, uint8_t key[5]) {
@@ -92,11 +88,6 @@ static void change(side *d, int32_t id, int v) {
   if (doc) bson_destroy(doc);
 }
 
-static void commit(side *d) {
-  mdb_error err = {0};
-  must(mdb_ingest_commit(d->s.ingest, &err), &err, "commit");
-}
-
 /* Pending bytes that state their length right but not their content: a
  * string running past the document's end. */
 static void change_malformed(side *d, int32_t id) {
@@ -108,6 +99,7 @@ static void change_malformed(side *d, int32_t id) {
   mdb_store_key_init(&k, "db", "items", key, 5);
   mdb_store_txn *txn;
   mdb_error err = {0};
+  must(mdb_ingest_commit(d->s.ingest, &err), &err, "commit");
   must(mdb_store_begin(d->s.store, 0, &txn, &err), &err, "begin");
   must(mdb_store_pending_upsert(txn, &k, bad, sizeof bad, &err), &err,
        "malformed upsert");
@@ -123,8 +115,10 @@ static uint64_t pending(side *d) {
   return n;
 }
 
+/* Commits the ingest and publishes a snapshot. */
 static void snapshot(side *d, int64_t time, mdb_publish_result *r) {
   mdb_error err = {0};
+  must(mdb_ingest_commit(d->s.ingest, &err), &err, "commit");
   mdb_publish_stamp stamp = {.time = time};
   must(mdb_publisher_snapshot(d->s.pub, &stamp, r, &err), &err, "snapshot");
   assert_true(r->published);
@@ -152,7 +146,6 @@ static void test_threads_give_same_roots(void **state) {
   mdb_publish_result r[2], first;
   for (int k = 0; k < 2; k++) {
     for (int32_t id = 0; id < DOCS; id++) change(&d[k], id, 0);
-    commit(&d[k]);
     snapshot(&d[k], 1700000000, &r[k]);
   }
   expect_same(&r[0], &r[1], "a first snapshot");
@@ -166,7 +159,6 @@ static void test_threads_give_same_roots(void **state) {
       if (id % 7 == 0) change(&d[k], id, -1);
     }
     for (int32_t id = DOCS; id < DOCS + 500; id++) change(&d[k], id, 2);
-    commit(&d[k]);
     snapshot(&d[k], 1700000060, &r[k]);
   }
   expect_same(&r[0], &r[1], "updates and deletes");
@@ -179,7 +171,6 @@ static void test_threads_give_same_roots(void **state) {
   int rc[2];
   for (int k = 0; k < 2; k++) {
     for (int32_t id = 1; id < DOCS; id += 2) change(&d[k], id, 3);
-    commit(&d[k]);
     change_malformed(&d[k], DOCS - 301);
     uint64_t before = pending(&d[k]);
     mdb_publish_stamp stamp = {.time = 1700000120};
@@ -195,7 +186,6 @@ static void test_threads_give_same_roots(void **state) {
   /* Fixed, the next snapshot publishes all of it as the third. */
   for (int k = 0; k < 2; k++) {
     change(&d[k], DOCS - 301, 4);
-    commit(&d[k]);
     snapshot(&d[k], 1700000180, &r[k]);
     assert_int_equal(r[k].seq, 3);
   }
