@@ -1,5 +1,5 @@
 /* A snapshot's documents are encoded (Extended JSON), split into chunk trees
- * and hashed in batches: this is about half of a large snapshot's CPU
+ * and hashed in batches: a large share of a snapshot's CPU
  * time, and documents are independent of each other.  One encoder thread
  * encodes a batch while the publisher thread applies the one before (the
  * manifest edits, which are sequential), and the publisher thread helps

@@ -24,14 +24,16 @@ enum { PUBLISH_TRIM_EVERY = 128 };
 enum { PUBLISH_ENCODE_BATCH = 256 };
 
 /* The encoder thread runs up to PUBLISH_AHEAD batches ahead of the
- * publisher thread, so that it stays busy while the publisher thread
- * saves a checkpoint (a few tenths of a second, partly waiting for the
- * disk).  Each batch holds a copy of its documents and their chunks, so
- * a batch ends early once its documents reach PUBLISH_BATCH_BYTES, the
+ * publisher thread: while the publisher thread saves a checkpoint (a few
+ * tenths of a second, partly waiting for the disk) it can encode the
+ * whole next checkpoint interval (PUBLISH_CHECKPOINT / 256 batches), so
+ * that the publisher thread then only applies.  Each batch holds a copy
+ * of its documents and their chunks (about 3.5 KiB per 1 KiB document),
+ * so a batch ends early once its documents reach PUBLISH_BATCH_BYTES, the
  * walk collects no further ahead once PUBLISH_AHEAD_BYTES are waiting,
  * and a job's buffers larger than PUBLISH_JOB_KEEP are freed once it is
  * applied: a few large documents leave no large buffers behind. */
-enum { PUBLISH_AHEAD = 32 };
+enum { PUBLISH_AHEAD = 64 };
 enum { PUBLISH_BATCH_BYTES = 4 << 20, PUBLISH_AHEAD_BYTES = 16 << 20,
        PUBLISH_JOB_KEEP = 64 << 10 };
 
