@@ -1,6 +1,8 @@
 /* bench_hash [MiB]: Keccak-f[1600] and BMT throughput of every Keccak
- * implementation this CPU runs, on 1 and 2 threads.  Prints markdown tables
- * for docs/performance.md; bench/hash adds the whole-file comparison with
+ * implementation this CPU runs, on 1 and 2 threads, and for single chunks
+ * hashed one at a time; on x86-64, the throughput floors of the AVX2
+ * permutation's instruction mix.  Prints markdown tables for
+ * docs/performance.md; bench/hash adds the whole-file comparison with
  * bee-js and Bee.  Wall-clock times, best of 3 runs of at least 0.5 s. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +220,17 @@ static void many_step(void *arg) {
   mdb_keccak256_many(msg_in, 64, dig_out, MSGS);
 }
 
+/* One chunk at a time, as manifest nodes are hashed: a short chunk's upper
+ * tree levels are single Keccak messages. */
+static const size_t single_sizes[] = {100, 1000, 4096};
+static size_t single_size;
+
+static void single_step(void *arg) {
+  uint8_t address[MDB_REF_SIZE];
+  for (int i = 0; i < 100; i++)
+    mdb_bmt_chunk_address(single_size, arg, single_size, address);
+}
+
 typedef struct bmt_work {
   mdb_bmt_job *jobs;
   size_t n;
@@ -279,6 +292,9 @@ int main(int argc, char **argv) {
   mdb_keccak_impl_select(MDB_KECCAK_AUTO);
   mdb_keccak_impl chosen = mdb_keccak_impl_current();
   double chosen_perms = 0;
+  /* single chunks per CPU-second, by implementation and size */
+  double singles[sizeof impls / sizeof impls[0]]
+                [sizeof single_sizes / sizeof single_sizes[0]] = {{0}};
   bmt_work w = {jobs, nchunks};
   uint8_t first[MDB_REF_SIZE] = {0};
 
@@ -294,11 +310,9 @@ int main(int argc, char **argv) {
       printf("| %s | not supported by this CPU | | | | | |\n", name);
       continue;
     }
-    /* multi-buffer implementations have no one-state permutation of their
-     * own (single hashes fall back to the fastest one-state one) */
-    int multi = impls[k] == MDB_KECCAK_AVX2 || impls[k] == MDB_KECCAK_AVX512;
-    rate perm = {0, 0};
-    if (!multi) perm = best_rate(permute_step, st, PERM_REPS);
+    /* multi-buffer implementations permute single states with the BMI
+     * build of the portable C (or the portable C itself) */
+    rate perm = best_rate(permute_step, st, PERM_REPS);
     rate many = best_rate(many_step, NULL, MSGS);
     rate mbs[2];
     for (unsigned threads = 1; threads <= 2; threads++) {
@@ -313,11 +327,13 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
-    char permcol[32] = "-";
-    if (!multi) snprintf(permcol, sizeof permcol, "%.2f", perm.cpu / 1e6);
-    printf("| %s | %s | %.2f | %.0f | %.0f | %.0f | %.0f |\n", name,
-           permcol, many.cpu / 1e6, mbs[0].cpu, mbs[0].wall, mbs[1].cpu,
-           mbs[1].wall);
+    printf("| %s | %.2f | %.2f | %.0f | %.0f | %.0f | %.0f |\n", name,
+           perm.cpu / 1e6, many.cpu / 1e6, mbs[0].cpu, mbs[0].wall,
+           mbs[1].cpu, mbs[1].wall);
+    for (size_t z = 0; z < sizeof single_sizes / sizeof single_sizes[0]; z++) {
+      single_size = single_sizes[z];
+      singles[k][z] = best_rate(single_step, data, 100).cpu;
+    }
     if (impls[k] == chosen) chosen_perms = many.cpu;
   }
   /* A 64-byte message is one block: one permutation per digest. */
@@ -329,6 +345,14 @@ int main(int argc, char **argv) {
     printf(" = %.0f cycles each at the measured %.2f GHz",
            ghz * 1e9 / chosen_perms, ghz);
   printf("\n");
+  printf("\nOne chunk per mdb_bmt_chunk_address call (as manifest nodes are "
+         "hashed), thousands per CPU-second\n\n"
+         "| implementation | 100-byte payload | 1000 bytes | 4096 bytes |\n"
+         "|---|---|---|---|\n");
+  for (size_t k = 0; k < sizeof impls / sizeof impls[0]; k++)
+    if (singles[k][0] > 0)
+      printf("| %s | %.0f | %.0f | %.0f |\n", mdb_keccak_impl_name(impls[k]),
+             singles[k][0] / 1e3, singles[k][1] / 1e3, singles[k][2] / 1e3);
 #if defined(__x86_64__) && defined(__GNUC__)
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
       __builtin_cpu_supports("bmi2")) {

@@ -14,6 +14,10 @@
 /* Portable permutation (keccak_scalar.c). */
 void mdb_keccakf_scalar(uint64_t lanes[25]);
 
+/* The portable permutation built with BMI1 and BMI2 (keccak_bmi2.c, only
+ * on x86-64); call only when the CPU has both. */
+void mdb_keccakf_bmi2(uint64_t lanes[25]);
+
 /* Nettle's sha3_permute on our lane array (keccak_scalar.c). */
 void mdb_keccakf_nettle(uint64_t lanes[25]);
 
