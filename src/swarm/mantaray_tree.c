@@ -584,75 +584,151 @@ int mdb_mantaray_walk(mdb_mantaray *m, mdb_mantaray_visit visit, void *ctx,
   return rc;
 }
 
-/* Writes node's chunk to sink and records its reference.  In an encrypted
- * tree every node but the root is sealed (as Bee stores every node of a
- * swarm-encrypt manifest); the root stays a plain chunk (with 64-byte
- * references inside) because a gateway resolving a feed follows only
- * 32-byte roots (docs/protocol.md, "Encrypted publication"). */
-static int emit(mdb_mantaray *m, mdb_mr_node *node, mdb_chunk_sink sink,
-                void *ctx, mdb_error *err) {
-  uint8_t *payload;
-  size_t len;
-  int rc = mdb_mr_marshal(node, &payload, &len, err);
-  if (rc)
-    return rc;
-  node->address_size = MDB_REF_SIZE;
+/* Writes node's serialised payload (taken over) to sink as a chunk tree
+ * and records its reference: sealed, in an encrypted tree, for every node
+ * but the root (as Bee stores every node of a swarm-encrypt manifest; the
+ * root stays a plain chunk because a gateway resolving a feed follows
+ * only 32-byte roots: docs/protocol.md, "Encrypted publication"), or
+ * split when it is larger than a chunk (Bee and bee-js store a node as
+ * bytes, POST /bytes, so a node past one chunk becomes a chunk tree whose
+ * root is the node's reference; rare enough that a splitter per such node
+ * costs nothing next to the batched single chunks of emit_group). */
+static int emit_tree(mdb_mantaray *m, mdb_mr_node *node, uint8_t *payload,
+                     size_t len, mdb_chunk_sink sink, void *ctx,
+                     mdb_error *err) {
+  int rc;
   if (m->encrypt && node != m->root) {
     rc = mdb_encrypt_convergent_split(m->secret, payload, len, sink, ctx,
                                       node->address, err);
-    free(payload);
     node->address_size = MDB_ENCRYPT_REF_SIZE;
-    node->has_address = rc == MDBEE_OK;
-    return rc;
+  } else {
+    rc = mdb_chunk_tree_split(payload, len, sink, ctx, node->address, err);
+    node->address_size = MDB_REF_SIZE;
   }
-  if (len > MDB_CHUNK_PAYLOAD_MAX) {
-    /* Bee and bee-js store a node as bytes (POST /bytes, the file
-     * splitter), so a node past one chunk becomes a chunk tree whose root
-     * is the node's reference.  Rare enough that a splitter per such node
-     * costs nothing next to the common single chunk below. */
-    uint8_t address[MDB_REF_SIZE];
-    rc = mdb_chunk_tree_split(payload, len, sink, ctx, address, err);
-    free(payload);
-    if (rc == MDBEE_OK) {
-      memcpy(node->address, address, MDB_REF_SIZE);
-      node->has_address = true;
-    }
-    return rc;
-  }
-  uint8_t *chunk = malloc(MDB_SPAN_SIZE + len);
-  if (!chunk) {
-    free(payload);
-    return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a chunk");
-  }
-  mdb_bmt_span_encode(len, chunk);
-  memcpy(chunk + MDB_SPAN_SIZE, payload, len);
   free(payload);
-  mdb_chunk c = {.data = chunk, .size = MDB_SPAN_SIZE + len};
-  mdb_bmt_chunk_address(len, chunk + MDB_SPAN_SIZE, len, c.address);
-  rc = sink ? sink(ctx, &c, err) : MDBEE_OK;
-  if (rc == MDBEE_OK) {
-    memcpy(node->address, c.address, MDB_REF_SIZE);
-    node->has_address = true;
-  }
-  free(chunk);
+  node->has_address = rc == MDBEE_OK;
   return rc;
 }
 
-static int save_node(mdb_mantaray *m, mdb_mr_node *node, mdb_chunk_sink sink,
-                     void *ctx, mdb_error *err) {
-  if (node->has_address)
-    return MDBEE_OK;
+/* A node to save and the height of its unsaved subtree (0: every child is
+ * saved already). */
+typedef struct to_save {
+  mdb_mr_node *node;
+  size_t height, order;
+} to_save;
+
+typedef struct save_list {
+  to_save *v;
+  size_t n, cap;
+} save_list;
+
+/* Lists the unsaved nodes under and including node, children first. */
+static int collect(mdb_mr_node *node, save_list *l, size_t *height,
+                   mdb_error *err) {
+  size_t h = 0;
   for (size_t i = 0; i < node->n_forks; i++) {
-    int rc = save_node(m, node->forks[i].node, sink, ctx, err);
+    mdb_mr_node *child = node->forks[i].node;
+    if (child->has_address)
+      continue;
+    size_t ch;
+    int rc = collect(child, l, &ch, err);
     if (rc)
       return rc;
+    if (ch + 1 > h)
+      h = ch + 1;
   }
-  return emit(m, node, sink, ctx, err);
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 64;
+    to_save *v = realloc(l->v, cap * sizeof *v);
+    if (!v)
+      return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a save");
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n] = (to_save){node, h, l->n};
+  l->n++;
+  *height = h;
+  return MDBEE_OK;
+}
+
+static int by_height(const void *a, const void *b) {
+  const to_save *x = a, *y = b;
+  if (x->height != y->height)
+    return x->height < y->height ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Nodes serialised and hashed together: most are leaves of one small
+ * chunk, whose BMT is a few dependent Keccak permutations, so hashing
+ * them one by one would leave the multi-buffer kernels mostly idle. */
+enum { SAVE_GROUP = 64 };
+
+/* Saves n nodes whose children all have addresses: serialises them,
+ * hashes the single-chunk ones in one mdb_bmt_hash_chunks call, hands
+ * every chunk to sink and records the nodes' references. */
+static int emit_group(mdb_mantaray *m, const to_save *list, size_t n,
+                      mdb_chunk_sink sink, void *ctx, mdb_error *err) {
+  mdb_bmt_job jobs[SAVE_GROUP];
+  mdb_mr_node *nodes[SAVE_GROUP];
+  uint8_t address[SAVE_GROUP][MDB_REF_SIZE];
+  size_t nj = 0;
+  int rc = MDBEE_OK;
+  for (size_t i = 0; rc == MDBEE_OK && i < n; i++) {
+    mdb_mr_node *node = list[i].node;
+    uint8_t *payload;
+    size_t len;
+    if ((rc = mdb_mr_marshal(node, &payload, &len, err)))
+      break;
+    if ((m->encrypt && node != m->root) || len > MDB_CHUNK_PAYLOAD_MAX) {
+      rc = emit_tree(m, node, payload, len, sink, ctx, err);
+      continue;
+    }
+    uint8_t *chunk = malloc(MDB_SPAN_SIZE + len);
+    if (!chunk) {
+      free(payload);
+      rc = mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a chunk");
+      break;
+    }
+    mdb_bmt_span_encode(len, chunk);
+    memcpy(chunk + MDB_SPAN_SIZE, payload, len);
+    free(payload);
+    jobs[nj] = (mdb_bmt_job){chunk, MDB_SPAN_SIZE + len, address[nj]};
+    nodes[nj++] = node;
+  }
+  if (rc == MDBEE_OK && nj)
+    mdb_bmt_hash_chunks(jobs, nj);
+  for (size_t k = 0; k < nj; k++) {
+    mdb_chunk c = {.data = (uint8_t *)jobs[k].data, .size = jobs[k].size};
+    memcpy(c.address, address[k], MDB_REF_SIZE);
+    if (rc == MDBEE_OK && sink)
+      rc = sink(ctx, &c, err);
+    if (rc == MDBEE_OK) {
+      memcpy(nodes[k]->address, address[k], MDB_REF_SIZE);
+      nodes[k]->address_size = MDB_REF_SIZE;
+      nodes[k]->has_address = true;
+    }
+    free((void *)jobs[k].data);
+  }
+  return rc;
 }
 
 int mdb_mantaray_save(mdb_mantaray *m, mdb_chunk_sink sink, void *ctx,
                       uint8_t root[MDB_REF_SIZE], mdb_error *err) {
-  int rc = save_node(m, m->root, sink, ctx, err);
+  save_list l = {0};
+  size_t height;
+  int rc = m->root->has_address ? MDBEE_OK
+                                : collect(m->root, &l, &height, err);
+  /* In order of height, a node comes after all its unsaved children. */
+  if (l.n)
+    qsort(l.v, l.n, sizeof *l.v, by_height);
+  for (size_t i = 0, end; rc == MDBEE_OK && i < l.n; i = end) {
+    for (end = i; end < l.n && end - i < SAVE_GROUP &&
+                  l.v[end].height == l.v[i].height;
+         end++)
+      ;
+    rc = emit_group(m, l.v + i, end - i, sink, ctx, err);
+  }
+  free(l.v);
   if (rc == MDBEE_OK)
     memcpy(root, m->root->address, MDB_REF_SIZE);
   return rc;

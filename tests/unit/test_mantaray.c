@@ -1168,6 +1168,60 @@ static void test_leaf_extended_through_resolver(void **state) {
   store_free(&w.s);
 }
 
+/* A sink that takes `left` chunks, then fails. */
+typedef struct failing_sink {
+  store *s;
+  size_t left;
+} failing_sink;
+
+static int fail_later(void *ctx, const mdb_chunk *chunk, mdb_error *err) {
+  failing_sink *f = ctx;
+  if (f->left == 0)
+    return mdb_error_set(err, MDBEE_ENET, "sink gave up");
+  f->left--;
+  return store_sink(f->s, chunk, err);
+}
+
+/* Saving hashes nodes in groups, leaves first; a sink failing at any
+ * point passes its error on, and saving again with a working sink gives
+ * every chunk and the root of a save that never failed. */
+static void test_save_after_sink_failure(void **state) {
+  (void)state;
+  enum { N = 700 };
+  char path[64];
+  uint8_t want[32];
+  store ref = {0};
+  mdb_mantaray *m;
+  assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+  for (unsigned i = 0; i < N; i++) {
+    snprintf(path, sizeof path, "c/%u", i * 7919u);
+    put_seq(m, path, 1, i);
+  }
+  save(m, &ref, want);
+  mdb_mantaray_free(m);
+  for (size_t left = 0; left < ref.n; left += 97) {
+    store s = {0};
+    failing_sink f = {&s, left};
+    assert_int_equal(mdb_mantaray_new(&m, NULL), MDBEE_OK);
+    for (unsigned i = 0; i < N; i++) {
+      snprintf(path, sizeof path, "c/%u", i * 7919u);
+      put_seq(m, path, 1, i);
+    }
+    uint8_t root[32];
+    mdb_error err = {0};
+    assert_int_equal(mdb_mantaray_save(m, fail_later, &f, root, &err), MDBEE_ENET);
+    assert_int_equal(s.n, left);
+    save(m, &s, root);
+    assert_memory_equal(root, want, 32);
+    assert_int_equal(s.n, ref.n);
+    for (size_t i = 0; i < ref.n; i++)
+      assert_non_null(store_find(&s, ref.chunks[i].address));
+    mdb_mantaray_free(m);
+    store_free(&s);
+  }
+  store_free(&ref);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_answers),
@@ -1184,6 +1238,7 @@ int main(void) {
       cmocka_unit_test(test_large_node_rejected),
       cmocka_unit_test(test_leaf_put_remove_opaque),
       cmocka_unit_test(test_leaf_extended_through_resolver),
+      cmocka_unit_test(test_save_after_sink_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
