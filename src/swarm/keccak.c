@@ -131,9 +131,10 @@ void mdb_keccak256_many(const uint8_t *const *in, size_t len,
     for (; i + 8 <= n; i += 8) mdb_keccak256_x8_avx2(in + i, len, out + i);
   if (impl == MDB_KECCAK_AVX512 || impl == MDB_KECCAK_AVX2) {
     for (; i + 4 <= n; i += 4) mdb_keccak256_x4_avx2(in + i, len, out + i);
-    /* A lone message costs a fifth less on the one-state BMI permutation
-     * than in a 4-way one; two or three still share a 4-way one.  A
-     * single chunk's upper BMT levels are lone messages. */
+    /* A lone message takes about a tenth less time on the one-state BMI
+     * permutation than in a 4-way one (docs/performance.md); two or three
+     * still share a 4-way one.  A single chunk's upper BMT levels are
+     * lone messages. */
     if (i + 1 == n && have_bmi2())
       hash_one(in[i], len, out[i]);
     else if (i < n)
