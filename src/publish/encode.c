@@ -1,11 +1,12 @@
 /* A snapshot's documents are encoded (Extended JSON), split into chunk trees
- * and hashed in batches: a large share of a snapshot's CPU
- * time, and documents are independent of each other.  One encoder thread
- * encodes a batch while the publisher thread applies the one before (the
- * manifest edits, which are sequential), and the publisher thread helps
- * with what is left once it is done, so both cores stay busy.  The chunks
- * are kept in the job so that the publisher thread uploads them, and
- * files the documents in the manifest, in key order. */
+ * and hashed in batches: a large share of a snapshot's CPU time, and
+ * documents are independent of each other.  One encoder thread works
+ * through the batches up to PUBLISH_AHEAD ahead of the publisher thread,
+ * which applies them (the manifest edits, sequential) and saves
+ * checkpoints meanwhile, and helps with the oldest batch when it has to
+ * wait for it, so both cores stay busy.  The chunks are kept in the job so
+ * that the publisher thread uploads them, and files the documents in the
+ * manifest, in key order. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>

@@ -157,7 +157,7 @@ static int add_index_entries(struct walk *w, const struct planned *pl,
   return MDBEE_OK;
 }
 
-/* Files one upserted document (encoded by publish_encode_batch) under its
+/* Files one upserted document (encoded by the publish_encoder) under its
  * paths, unless its bytes and index keys are those already published. */
 static int publish_document(struct walk *w, struct planned *pl,
                             publish_doc_job *job, const char *docid,
