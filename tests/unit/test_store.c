@@ -875,9 +875,19 @@ static void test_open_creates_directory(void **state) {
 
 #define DOCS 10
 
+/* Tells the parent, once, through the pipe's write end, that the child's
+ * first transaction is durable: the kill then lands at a random point
+ * after it, however slowly a loaded machine let the child start. */
+static void report_progress(int *fd) {
+  if (*fd < 0) return;
+  if (write(*fd, "x", 1) != 1) _exit(10);
+  close(*fd);
+  *fd = -1;
+}
+
 /* Child: event i (1, 2, ...) upserts doc i % DOCS with value i and stores
  * token i, in one transaction per event.  Runs until killed. */
-static void event_writer(const char *dir) {
+static void event_writer(const char *dir, int progress) {
   mdb_store *s;
   mdb_error err = {0};
   if (mdb_store_open(dir, &s, &err) != MDBEE_OK) _exit(3);
@@ -894,11 +904,17 @@ static void event_writer(const char *dir) {
         mdb_store_resume_put(t, "db", "c", &r, &err) ||
         mdb_store_commit(t, &err))
       _exit(5);
+    report_progress(&progress);
     bson_destroy(d);
   }
 }
 
-static void kill_after(pid_t pid, long usec) {
+/* Waits for the child's first durable transaction (fd: the pipe's read
+ * end), then kills it after usec more microseconds. */
+static void kill_after(pid_t pid, int fd, long usec) {
+  char byte;
+  assert_int_equal(read(fd, &byte, 1), 1);
+  close(fd);
   struct timespec ts = {usec / 1000000, (usec % 1000000) * 1000};
   nanosleep(&ts, NULL);
   kill(pid, SIGKILL);
@@ -914,10 +930,16 @@ static void test_kill_between_events(void **state) {
   srand((unsigned)time(NULL));
   uint32_t last = 0;
   for (int round = 0; round < 5; round++) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) event_writer(f->dir);
-    kill_after(pid, 20000 + rand() % 80000);
+    if (pid == 0) {
+      close(fds[0]);
+      event_writer(f->dir, fds[1]);
+    }
+    close(fds[1]);
+    kill_after(pid, fds[0], rand() % 80000);
 
     mdb_error err = {0};
     assert_int_equal(mdb_store_open(f->dir, &f->store, &err), MDBEE_OK);
@@ -955,7 +977,7 @@ static void test_kill_between_events(void **state) {
 /* Child: repeatedly (a) records events 1..DOCS as pending upserts with a
  * resume token, then (b) commits a snapshot: index entries for them,
  * cleared pendings and a history entry, in one transaction. */
-static void snapshot_writer(const char *dir) {
+static void snapshot_writer(const char *dir, int progress) {
   mdb_store *s;
   mdb_error err = {0};
   if (mdb_store_open(dir, &s, &err) != MDBEE_OK) _exit(3);
@@ -992,6 +1014,7 @@ static void snapshot_writer(const char *dir) {
     snap.feed_index = (uint64_t)round - 1;
     if (mdb_store_history_append(t, "shop", &snap, &err) || mdb_store_commit(t, &err))
       _exit(9);
+    report_progress(&progress);
   }
 }
 
@@ -999,10 +1022,16 @@ static void test_kill_during_snapshots(void **state) {
   fixture *f = *state;
   mdb_store_close(f->store);
   f->store = NULL;
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
   pid_t pid = fork();
   assert_true(pid >= 0);
-  if (pid == 0) snapshot_writer(f->dir);
-  kill_after(pid, 50000 + rand() % 100000);
+  if (pid == 0) {
+    close(fds[0]);
+    snapshot_writer(f->dir, fds[1]);
+  }
+  close(fds[1]);
+  kill_after(pid, fds[0], rand() % 100000);
 
   mdb_error err = {0};
   assert_int_equal(mdb_store_open(f->dir, &f->store, &err), MDBEE_OK);
