@@ -50,11 +50,14 @@ typedef struct mdb_mr_fork {
   mdb_mr_node *node;
 } mdb_mr_fork;
 
-/* Owned metadata, sorted by key; every string is malloc'd by the node (the
- * const in mdb_mantaray_kv is for readers), so lookups hand kv out as is. */
+/* Owned metadata, sorted by key; kv and its strings are one malloc'd block
+ * (the const in mdb_mantaray_kv is for readers), so lookups hand kv out as
+ * is.  Every document path carries a copy: one allocation, not 2n + 1, and
+ * the JSON size kept, not recounted by every save of the parent. */
 typedef struct mdb_mr_meta {
   mdb_mantaray_kv *kv;
   size_t n;
+  size_t json_size; /* mdb_mr_meta_json_size's answer when n > 0 */
 } mdb_mr_meta;
 
 struct mdb_mr_node {

@@ -54,13 +54,10 @@ static int kv_cmp(const void *a, const void *b) {
 }
 
 void mdb_mr_meta_free(mdb_mr_meta *meta) {
-  for (size_t i = 0; i < meta->n; i++) {
-    free((char *)meta->kv[i].key);
-    free((char *)meta->kv[i].value);
-  }
   free(meta->kv);
   meta->kv = NULL;
   meta->n = 0;
+  meta->json_size = 0;
 }
 
 void mdb_mr_meta_move(mdb_mr_meta *dst, mdb_mr_meta *src) {
@@ -68,6 +65,7 @@ void mdb_mr_meta_move(mdb_mr_meta *dst, mdb_mr_meta *src) {
   *dst = *src;
   src->kv = NULL;
   src->n = 0;
+  src->json_size = 0;
 }
 
 /* Sorts meta and refuses duplicate keys; frees meta on failure. */
@@ -81,34 +79,6 @@ static int sort_unique(mdb_mr_meta *meta, int code, mdb_error *err) {
       return rc;
     }
   return MDBEE_OK;
-}
-
-int mdb_mr_meta_copy(const mdb_mantaray_kv *kv, size_t n, mdb_mr_meta *out,
-                     mdb_error *err) {
-  out->kv = NULL;
-  out->n = 0;
-  if (!n)
-    return MDBEE_OK;
-  for (size_t i = 0; i < n; i++) {
-    if (!kv[i].key || !kv[i].value)
-      return mdb_error_set(err, MDBEE_EINVAL, "metadata pair %zu is NULL", i);
-    if (!utf8_valid(kv[i].key) || !utf8_valid(kv[i].value))
-      return mdb_error_set(err, MDBEE_EINVAL,
-                           "metadata pair %zu is not valid UTF-8", i);
-  }
-  out->kv = calloc(n, sizeof *out->kv);
-  if (!out->kv)
-    return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for metadata");
-  for (size_t i = 0; i < n; i++) {
-    out->kv[i].key = strdup(kv[i].key);
-    out->kv[i].value = strdup(kv[i].value);
-    out->n = i + 1;
-    if (!out->kv[i].key || !out->kv[i].value) {
-      mdb_mr_meta_free(out);
-      return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for metadata");
-    }
-  }
-  return sort_unique(out, MDBEE_EINVAL, err);
 }
 
 /* --- writing --- */
@@ -128,11 +98,53 @@ static size_t string_size(const char *s) {
   return n;
 }
 
+static size_t json_size(const mdb_mantaray_kv *kv, size_t n) {
+  size_t size = 2 + (n ? n - 1 : 0); /* braces, commas */
+  for (size_t i = 0; i < n; i++)
+    size += string_size(kv[i].key) + 1 + string_size(kv[i].value);
+  return size;
+}
+
 size_t mdb_mr_meta_json_size(const mdb_mr_meta *meta) {
-  size_t n = 2 + (meta->n ? meta->n - 1 : 0); /* braces, commas */
-  for (size_t i = 0; i < meta->n; i++)
-    n += string_size(meta->kv[i].key) + 1 + string_size(meta->kv[i].value);
-  return n;
+  return meta->n ? meta->json_size : 2;
+}
+
+/* Copies n pairs into out as one block: the array, then the strings. */
+static int pack(const mdb_mantaray_kv *kv, size_t n, mdb_mr_meta *out,
+                mdb_error *err) {
+  size_t bytes = n * sizeof *kv;
+  for (size_t i = 0; i < n; i++)
+    bytes += strlen(kv[i].key) + 1 + strlen(kv[i].value) + 1;
+  mdb_mantaray_kv *block = malloc(bytes);
+  if (!block)
+    return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for metadata");
+  char *s = (char *)(block + n);
+  for (size_t i = 0; i < n; i++) {
+    size_t k = strlen(kv[i].key) + 1, v = strlen(kv[i].value) + 1;
+    block[i].key = memcpy(s, kv[i].key, k);
+    block[i].value = memcpy(s + k, kv[i].value, v);
+    s += k + v;
+  }
+  out->kv = block;
+  out->n = n;
+  out->json_size = json_size(kv, n);
+  return MDBEE_OK;
+}
+
+int mdb_mr_meta_copy(const mdb_mantaray_kv *kv, size_t n, mdb_mr_meta *out,
+                     mdb_error *err) {
+  *out = (mdb_mr_meta){0};
+  if (!n)
+    return MDBEE_OK;
+  for (size_t i = 0; i < n; i++) {
+    if (!kv[i].key || !kv[i].value)
+      return mdb_error_set(err, MDBEE_EINVAL, "metadata pair %zu is NULL", i);
+    if (!utf8_valid(kv[i].key) || !utf8_valid(kv[i].value))
+      return mdb_error_set(err, MDBEE_EINVAL,
+                           "metadata pair %zu is not valid UTF-8", i);
+  }
+  int rc = pack(kv, n, out, err);
+  return rc ? rc : sort_unique(out, MDBEE_EINVAL, err);
 }
 
 static uint8_t *write_string(uint8_t *o, const char *s) {
@@ -329,13 +341,22 @@ static int read_string(json_reader *r, char **out) {
   return MDBEE_OK;
 }
 
+static void free_loose(mdb_mr_meta *meta) {
+  for (size_t i = 0; i < meta->n; i++) {
+    free((char *)meta->kv[i].key);
+    free((char *)meta->kv[i].value);
+  }
+  free(meta->kv);
+}
+
 int mdb_mr_meta_parse(const uint8_t *json, size_t len, mdb_mr_meta *out,
                       mdb_error *err) {
   json_reader r = {json, len, 0, err};
   size_t cap = 0;
   int rc;
-  out->kv = NULL;
-  out->n = 0;
+  *out = (mdb_mr_meta){0};
+  /* Parsed into separately malloc'd strings, packed at the end. */
+  mdb_mr_meta loose = {0};
   skip_ws(&r);
   if (r.pos >= r.len || r.p[r.pos] != '{')
     return bad(&r, "expected an object");
@@ -361,20 +382,20 @@ int mdb_mr_meta_parse(const uint8_t *json, size_t len, mdb_mr_meta *out,
         free(key);
         goto fail;
       }
-      if (out->n == cap) {
+      if (loose.n == cap) {
         cap = cap ? cap * 2 : 4;
-        mdb_mantaray_kv *kv = realloc(out->kv, cap * sizeof *kv);
+        mdb_mantaray_kv *kv = realloc(loose.kv, cap * sizeof *kv);
         if (!kv) {
           free(key);
           free(value);
           rc = mdb_error_set(err, MDBEE_ENOMEM, "out of memory for metadata");
           goto fail;
         }
-        out->kv = kv;
+        loose.kv = kv;
       }
-      out->kv[out->n].key = key;
-      out->kv[out->n].value = value;
-      out->n++;
+      loose.kv[loose.n].key = key;
+      loose.kv[loose.n].value = value;
+      loose.n++;
       skip_ws(&r);
       if (r.pos < r.len && r.p[r.pos] == ',') {
         r.pos++;
@@ -393,8 +414,10 @@ int mdb_mr_meta_parse(const uint8_t *json, size_t len, mdb_mr_meta *out,
     rc = bad(&r, "trailing bytes after the object");
     goto fail;
   }
-  return sort_unique(out, MDBEE_EFORMAT, err);
+  rc = loose.n ? pack(loose.kv, loose.n, out, err) : MDBEE_OK;
+  if (rc == MDBEE_OK)
+    rc = sort_unique(out, MDBEE_EFORMAT, err);
 fail:
-  mdb_mr_meta_free(out);
+  free_loose(&loose);
   return rc;
 }

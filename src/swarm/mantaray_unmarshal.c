@@ -30,7 +30,7 @@ static int read_forks(const uint8_t *p, size_t len, size_t base,
       return bad(err, base + off + 2,
                  "fork prefix does not start with its bitmap byte");
     off += MDB_MR_FORK_PRE_REF_SIZE + fork_ref_size;
-    mdb_mr_meta meta = {NULL, 0};
+    mdb_mr_meta meta = {0};
     if (type & MDB_MR_TYPE_WITH_METADATA) {
       if (len - off < 2)
         return bad(err, base + off, "metadata size truncated");
