@@ -132,9 +132,11 @@ int mdb_mr_meta_parse(const uint8_t *json, size_t len, mdb_mr_meta *out,
 /* --- serialisation (mantaray_marshal.c, mantaray_unmarshal.c) --- */
 
 /* Serialises a loaded node whose children all have addresses into a
- * malloc'd buffer owned by the caller. */
-int mdb_mr_marshal(const mdb_mr_node *node, uint8_t **out, size_t *len,
-                   mdb_error *err);
+ * malloc'd buffer owned by the caller, headroom zero bytes into it (room
+ * for a chunk's span, so that a save need not copy the bytes again); *len
+ * counts the node's bytes only. */
+int mdb_mr_marshal(const mdb_mr_node *node, size_t headroom, uint8_t **out,
+                   size_t *len, mdb_error *err);
 
 /* Parses serialised bytes (untrusted) into node: fills entry and forks,
  * whose children are records (not loaded) carrying type, metadata and

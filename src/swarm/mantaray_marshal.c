@@ -37,8 +37,8 @@ static size_t header_ref_size(const mdb_mr_node *node) {
   return node->has_entry ? node->entry_size : MDB_REF_SIZE;
 }
 
-int mdb_mr_marshal(const mdb_mr_node *node, uint8_t **out, size_t *len,
-                   mdb_error *err) {
+int mdb_mr_marshal(const mdb_mr_node *node, size_t headroom, uint8_t **out,
+                   size_t *len, mdb_error *err) {
   size_t ref_size = header_ref_size(node);
   if (node->has_entry && node->entry_size && node->entry_size != ref_size)
     return mdb_error_set(err, MDBEE_EINVAL,
@@ -64,10 +64,10 @@ int mdb_mr_marshal(const mdb_mr_node *node, uint8_t **out, size_t *len,
       size += 2 + m;
     }
   }
-  uint8_t *buf = calloc(1, size);
+  uint8_t *buf = calloc(1, headroom + size);
   if (!buf)
     return mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a node");
-  uint8_t *o = buf + MDB_MR_OBFUSCATION_KEY_SIZE;
+  uint8_t *o = buf + headroom + MDB_MR_OBFUSCATION_KEY_SIZE;
   memcpy(o, mdb_mr_version_02, MDB_MR_VERSION_HASH_SIZE);
   o += MDB_MR_VERSION_HASH_SIZE;
   *o++ = (uint8_t)ref_size;

@@ -215,7 +215,7 @@ static int rebuild_leaf(mdb_mantaray *m, mdb_mr_node *node,
   uint8_t *payload;
   size_t len;
   uint8_t address[MDB_REF_SIZE];
-  if ((rc = mdb_mr_marshal(node, &payload, &len, err)) == MDBEE_OK) {
+  if ((rc = mdb_mr_marshal(node, 0, &payload, &len, err)) == MDBEE_OK) {
     mdb_bmt_chunk_address(len, payload, len, address);
     free(payload);
     if (memcmp(address, node->address, MDB_REF_SIZE) != 0)
@@ -320,6 +320,8 @@ static int check_path(size_t len, mdb_error *err) {
   return MDBEE_OK;
 }
 
+enum { STEPS_ON_STACK = 256 };
+
 static step *alloc_steps(size_t path_len, mdb_error *err) {
   step *s = malloc((path_len + 1) * sizeof *s);
   if (!s)
@@ -392,7 +394,11 @@ int mdb_mantaray_put(mdb_mantaray *m, const mdb_mantaray_entry *e,
                            "metadata of %zu JSON bytes is too large", json);
     }
   }
-  step *steps = alloc_steps(e->path_len, err);
+  /* Most paths (a document's, an index entry's) fit the stack: a put
+   * per document path makes a malloc here count. */
+  step local[STEPS_ON_STACK];
+  step *steps = e->path_len < STEPS_ON_STACK ? local
+                                             : alloc_steps(e->path_len, err);
   if (!steps) {
     mdb_mr_meta_free(&meta);
     return MDBEE_ENOMEM;
@@ -440,7 +446,8 @@ int mdb_mantaray_put(mdb_mantaray *m, const mdb_mantaray_entry *e,
   mark_changed(steps, n);
 out:
   mdb_mr_meta_free(&meta);
-  free(steps);
+  if (steps != local)
+    free(steps);
   return rc;
 }
 
@@ -593,7 +600,7 @@ int mdb_mantaray_walk(mdb_mantaray *m, mdb_mantaray_visit visit, void *ctx,
  * bytes, POST /bytes, so a node past one chunk becomes a chunk tree whose
  * root is the node's reference; rare enough that a splitter per such node
  * costs nothing next to the batched single chunks of emit_group). */
-static int emit_tree(mdb_mantaray *m, mdb_mr_node *node, uint8_t *payload,
+static int emit_tree(mdb_mantaray *m, mdb_mr_node *node, const uint8_t *payload,
                      size_t len, mdb_chunk_sink sink, void *ctx,
                      mdb_error *err) {
   int rc;
@@ -605,7 +612,6 @@ static int emit_tree(mdb_mantaray *m, mdb_mr_node *node, uint8_t *payload,
     rc = mdb_chunk_tree_split(payload, len, sink, ctx, node->address, err);
     node->address_size = MDB_REF_SIZE;
   }
-  free(payload);
   node->has_address = rc == MDBEE_OK;
   return rc;
 }
@@ -675,23 +681,16 @@ static int emit_group(mdb_mantaray *m, const to_save *list, size_t n,
   int rc = MDBEE_OK;
   for (size_t i = 0; rc == MDBEE_OK && i < n; i++) {
     mdb_mr_node *node = list[i].node;
-    uint8_t *payload;
+    uint8_t *chunk;
     size_t len;
-    if ((rc = mdb_mr_marshal(node, &payload, &len, err)))
+    if ((rc = mdb_mr_marshal(node, MDB_SPAN_SIZE, &chunk, &len, err)))
       break;
     if ((m->encrypt && node != m->root) || len > MDB_CHUNK_PAYLOAD_MAX) {
-      rc = emit_tree(m, node, payload, len, sink, ctx, err);
+      rc = emit_tree(m, node, chunk + MDB_SPAN_SIZE, len, sink, ctx, err);
+      free(chunk);
       continue;
     }
-    uint8_t *chunk = malloc(MDB_SPAN_SIZE + len);
-    if (!chunk) {
-      free(payload);
-      rc = mdb_error_set(err, MDBEE_ENOMEM, "out of memory for a chunk");
-      break;
-    }
     mdb_bmt_span_encode(len, chunk);
-    memcpy(chunk + MDB_SPAN_SIZE, payload, len);
-    free(payload);
     jobs[nj] = (mdb_bmt_job){chunk, MDB_SPAN_SIZE + len, address[nj]};
     nodes[nj++] = node;
   }
