@@ -18,29 +18,63 @@
 #define FIXED(ref_len) (1 + (ref_len) + 8)
 #define OLD_HASH 32 /* bytes after ref in an entry without LAYOUT_V2 */
 
-static int stats_add(mdb_store_txn *t, const mdb_store_key *key,
-                     int64_t dcount, int64_t dbytes, mdb_error *err) {
-  /* A document key starts with its namespace's statistics key. */
-  uint8_t kbuf[MDB_STORE_KEY_MAX];
-  MDB_val k, v;
-  int rc = store_key_encode(key, kbuf, &k, err);
-  if (rc != MDBEE_OK) return rc;
-  k.mv_size = 4 + key->db_len + key->coll_len;
+/* Length of the statistics key of an encoded document key: a document key
+ * starts with its namespace's prefix (u16 length and name, twice). */
+static size_t ns_len(const MDB_val *k) {
+  const uint8_t *p = k->mv_data;
+  size_t dl = (size_t)p[0] << 8 | p[1];
+  return 4 + dl + ((size_t)p[2 + dl] << 8 | p[3 + dl]);
+}
+
+/* Adds the batch's sums to its namespace's statistics. */
+static int stats_flush(store_doc_batch *b, mdb_error *err) {
+  if (b->ns_len == 0) return MDBEE_OK;
+  MDB_val k = {b->ns_len, b->ns}, v;
   uint64_t count = 0, bytes = 0;
-  rc = mdb_get(t->txn, t->store->stats, &k, &v);
+  int rc = mdb_get(b->txn->txn, b->txn->store->stats, &k, &v);
   if (rc == 0 && v.mv_size == 16) {
     count = store_get_le(v.mv_data, 8);
     bytes = store_get_le((const uint8_t *)v.mv_data + 8, 8);
   } else if (rc != 0 && rc != MDB_NOTFOUND) {
-    return store_fail(t, err, rc, "reading statistics");
+    return store_fail(b->txn, err, rc, "reading statistics");
   }
   uint8_t val[16];
-  store_put_le(val, count + (uint64_t)dcount, 8);
-  store_put_le(val + 8, bytes + (uint64_t)dbytes, 8);
+  store_put_le(val, count + (uint64_t)b->count, 8);
+  store_put_le(val + 8, bytes + (uint64_t)b->bytes, 8);
   MDB_val nv = {16, val};
-  rc = mdb_put(t->txn, t->store->stats, &k, &nv, 0);
-  if (rc != 0) return store_fail(t, err, rc, "writing statistics");
+  rc = mdb_put(b->txn->txn, b->txn->store->stats, &k, &nv, 0);
+  if (rc != 0) return store_fail(b->txn, err, rc, "writing statistics");
+  b->ns_len = 0;
   return MDBEE_OK;
+}
+
+static int stats_add(store_doc_batch *b, const MDB_val *k, int64_t dcount,
+                     int64_t dbytes, mdb_error *err) {
+  size_t n = ns_len(k);
+  if (n != b->ns_len || memcmp(b->ns, k->mv_data, n) != 0) {
+    int rc = stats_flush(b, err);
+    if (rc != MDBEE_OK) return rc;
+    memcpy(b->ns, k->mv_data, n);
+    b->ns_len = n;
+    b->count = b->bytes = 0;
+  }
+  b->count += dcount;
+  b->bytes += dbytes;
+  return MDBEE_OK;
+}
+
+int store_doc_batch_begin(mdb_store_txn *txn, store_doc_batch *b,
+                          mdb_error *err) {
+  b->txn = txn;
+  b->ns_len = 0;
+  int rc = mdb_cursor_open(txn->txn, txn->store->docs, &b->cur);
+  return rc ? store_fail(txn, err, rc, "opening a cursor") : MDBEE_OK;
+}
+
+int store_doc_batch_end(store_doc_batch *b, int status, mdb_error *err) {
+  if (status == MDBEE_OK) status = stats_flush(b, err);
+  mdb_cursor_close(b->cur);
+  return status;
 }
 
 int store_doc_decode(const MDB_val *v, mdb_store_doc *out) {
@@ -62,19 +96,17 @@ int store_doc_decode(const MDB_val *v, mdb_store_doc *out) {
   return r;
 }
 
-/* Encodes key into kbuf/k and reads its entry, if any: sets *found and
- * *old_size (the statistics need the size being replaced). */
-static int lookup_old(mdb_store_txn *t, const mdb_store_key *key,
-                      uint8_t *kbuf, MDB_val *k, int *found,
+/* Positions the batch's cursor on k's entry, if any: sets *found and
+ * *old_size (the statistics need the size being replaced).  MDB_SET
+ * leaves k pointing at the caller's bytes, which a put needs. */
+static int lookup_old(store_doc_batch *b, MDB_val *k, int *found,
                       uint64_t *old_size, mdb_error *err) {
   MDB_val v;
   *found = 0;
   *old_size = 0;
-  int rc = store_key_encode(key, kbuf, k, err);
-  if (rc != MDBEE_OK) return rc;
-  rc = mdb_get(t->txn, t->store->docs, k, &v);
+  int rc = mdb_cursor_get(b->cur, k, &v, MDB_SET);
   if (rc == MDB_NOTFOUND) return MDBEE_OK;
-  if (rc != 0) return store_fail(t, err, rc, "reading the document index");
+  if (rc != 0) return store_fail(b->txn, err, rc, "reading the document index");
   mdb_store_doc d;
   if (store_doc_decode(&v, &d) != 0)
     return mdb_error_set(err, MDBEE_ESTATE, "corrupt document index entry");
@@ -116,39 +148,42 @@ void store_doc_write(const mdb_store_doc *doc, uint8_t *p) {
   }
 }
 
-/* Writes an entry of len bytes (from doc, or copied from entry when doc is
- * NULL) for key, keeping the statistics in step. */
-static int put_entry(mdb_store_txn *txn, const mdb_store_key *key,
-                     const mdb_store_doc *doc, const uint8_t *entry,
-                     size_t len, uint64_t size, mdb_error *err) {
-  uint8_t kbuf[MDB_STORE_KEY_MAX];
-  MDB_val k;
+int store_doc_batch_put(store_doc_batch *b, MDB_val *k,
+                        const mdb_store_doc *doc, const uint8_t *entry,
+                        size_t len, uint64_t size, mdb_error *err) {
   int found;
   uint64_t old;
-  int rc = lookup_old(txn, key, kbuf, &k, &found, &old, err);
+  int rc = lookup_old(b, k, &found, &old, err);
   if (rc != MDBEE_OK) return rc;
   MDB_val v = {len, (void *)entry};
-  rc = mdb_put(txn->txn, txn->store->docs, &k, &v, doc ? MDB_RESERVE : 0);
-  if (rc != 0) return store_fail(txn, err, rc, "writing the document index");
+  rc = mdb_cursor_put(b->cur, k, &v, doc ? MDB_RESERVE : 0);
+  if (rc != 0) return store_fail(b->txn, err, rc, "writing the document index");
   if (doc) store_doc_write(doc, v.mv_data);
-  return stats_add(txn, key, found ? 0 : 1, (int64_t)size - (int64_t)old,
-                   err);
+  return stats_add(b, k, found ? 0 : 1, (int64_t)size - (int64_t)old, err);
+}
+
+int store_doc_batch_del(store_doc_batch *b, MDB_val *k, mdb_error *err) {
+  int found;
+  uint64_t old;
+  int rc = lookup_old(b, k, &found, &old, err);
+  if (rc != MDBEE_OK || !found) return rc;
+  rc = mdb_cursor_del(b->cur, 0);
+  if (rc != 0) return store_fail(b->txn, err, rc, "deleting an index entry");
+  return stats_add(b, k, -1, -(int64_t)old, err);
 }
 
 int mdb_store_doc_put(mdb_store_txn *txn, const mdb_store_key *key,
                       const mdb_store_doc *doc, mdb_error *err) {
   size_t len = store_doc_size(doc, err);
   if (len == 0) return MDBEE_EINVAL;
-  return put_entry(txn, key, doc, NULL, len, doc->size, err);
-}
-
-int store_doc_put_entry(mdb_store_txn *txn, const mdb_store_key *key,
-                        const uint8_t *entry, size_t len, mdb_error *err) {
-  MDB_val v = {len, (void *)entry};
-  mdb_store_doc d;
-  if (store_doc_decode(&v, &d) != 0)
-    return mdb_error_set(err, MDBEE_ESTATE, "corrupt staged index entry");
-  return put_entry(txn, key, NULL, entry, len, d.size, err);
+  uint8_t kbuf[MDB_STORE_KEY_MAX];
+  MDB_val k;
+  store_doc_batch b;
+  int rc = store_key_encode(key, kbuf, &k, err);
+  if (rc == MDBEE_OK) rc = store_doc_batch_begin(txn, &b, err);
+  if (rc != MDBEE_OK) return rc;
+  rc = store_doc_batch_put(&b, &k, doc, NULL, len, doc->size, err);
+  return store_doc_batch_end(&b, rc, err);
 }
 
 int mdb_store_doc_get(mdb_store_txn *txn, const mdb_store_key *key,
@@ -170,13 +205,12 @@ int mdb_store_doc_del(mdb_store_txn *txn, const mdb_store_key *key,
                       mdb_error *err) {
   uint8_t kbuf[MDB_STORE_KEY_MAX];
   MDB_val k;
-  int found;
-  uint64_t old;
-  int rc = lookup_old(txn, key, kbuf, &k, &found, &old, err);
-  if (rc != MDBEE_OK || !found) return rc;
-  rc = mdb_del(txn->txn, txn->store->docs, &k, NULL);
-  if (rc != 0) return store_fail(txn, err, rc, "deleting an index entry");
-  return stats_add(txn, key, -1, -(int64_t)old, err);
+  store_doc_batch b;
+  int rc = store_key_encode(key, kbuf, &k, err);
+  if (rc == MDBEE_OK) rc = store_doc_batch_begin(txn, &b, err);
+  if (rc != MDBEE_OK) return rc;
+  rc = store_doc_batch_del(&b, &k, err);
+  return store_doc_batch_end(&b, rc, err);
 }
 
 int mdb_store_doc_index_next(const mdb_store_doc *doc, size_t *pos,

@@ -99,19 +99,30 @@ int mdb_store_pending_get(mdb_store_txn *txn, const mdb_store_key *key,
   return MDBEE_OK;
 }
 
-int mdb_store_pending_clear(mdb_store_txn *txn, const mdb_store_key *key,
-                            uint64_t seq, mdb_error *err) {
-  uint8_t buf[MDB_STORE_KEY_MAX];
-  MDB_val k, v;
-  int rc = store_key_encode(key, buf, &k, err);
-  if (rc != MDBEE_OK) return rc;
-  rc = mdb_get(txn->txn, txn->store->pending, &k, &v);
+int store_pending_clear_at(mdb_store_txn *txn, MDB_cursor *cur, MDB_val *k,
+                           uint64_t seq, mdb_error *err) {
+  MDB_val v;
+  int rc = mdb_cursor_get(cur, k, &v, MDB_SET);
   if (rc == MDB_NOTFOUND) return MDBEE_OK;
   if (rc != 0) return store_fail(txn, err, rc, "reading a pending change");
   if (v.mv_size < HEAD || store_get_le(v.mv_data, 8) != seq) return MDBEE_OK;
-  rc = mdb_del(txn->txn, txn->store->pending, &k, NULL);
+  rc = mdb_cursor_del(cur, 0);
   if (rc != 0) return store_fail(txn, err, rc, "clearing a pending change");
   return MDBEE_OK;
+}
+
+int mdb_store_pending_clear(mdb_store_txn *txn, const mdb_store_key *key,
+                            uint64_t seq, mdb_error *err) {
+  uint8_t buf[MDB_STORE_KEY_MAX];
+  MDB_val k;
+  MDB_cursor *cur;
+  int rc = store_key_encode(key, buf, &k, err);
+  if (rc != MDBEE_OK) return rc;
+  rc = mdb_cursor_open(txn->txn, txn->store->pending, &cur);
+  if (rc != 0) return store_fail(txn, err, rc, "opening a cursor");
+  rc = store_pending_clear_at(txn, cur, &k, seq, err);
+  mdb_cursor_close(cur);
+  return rc;
 }
 
 int mdb_store_pending_count(mdb_store_txn *txn, uint64_t *out,

@@ -81,15 +81,52 @@ int mdb_store_stage_sealed(mdb_store_txn *txn, const char *db, int *sealed,
   return MDBEE_OK;
 }
 
+/* Applies the change at k (its key, copied out of the stage) of value v
+ * to the document index and the pending change it consumed. */
+static int apply_one(mdb_store_txn *txn, store_doc_batch *docs,
+                     MDB_cursor *pending, MDB_val *k, const MDB_val *v,
+                     mdb_error *err) {
+  const uint8_t *p = v->mv_data;
+  int rc = MDBEE_OK;
+  if (p[8] == OP_PUT) {
+    MDB_val entry = {v->mv_size - HEAD, (void *)(p + HEAD)};
+    mdb_store_doc d;
+    if (store_doc_decode(&entry, &d) != 0)
+      return mdb_error_set(err, MDBEE_ESTATE, "corrupt staged index entry");
+    rc = store_doc_batch_put(docs, k, NULL, entry.mv_data, entry.mv_size,
+                             d.size, err);
+  } else if (p[8] == OP_DELETE) {
+    rc = store_doc_batch_del(docs, k, err);
+  }
+  if (rc != MDBEE_OK) return rc;
+  return store_pending_clear_at(txn, pending, k, store_get_le(p, 8), err);
+}
+
+/* The stage, the document index and the pending table share their key
+ * order, so each is walked with a cursor of its own: LMDB finds the next
+ * key on the cursor's leaf page without a search from the root. */
 int mdb_store_stage_apply(mdb_store_txn *txn, const char *db, size_t max,
                           int *more, mdb_error *err) {
   uint8_t prefix[MDB_STORE_KEY_MAX];
   size_t plen;
+  *more = 0;
   int rc = store_prefix(db, NULL, prefix, &plen, err);
   if (rc != MDBEE_OK) return rc;
-  MDB_cursor *cur;
+  MDB_cursor *cur, *pending;
   int lrc = mdb_cursor_open(txn->txn, txn->store->stage, &cur);
   if (lrc != 0) return store_fail(txn, err, lrc, "opening a cursor");
+  lrc = mdb_cursor_open(txn->txn, txn->store->pending, &pending);
+  if (lrc != 0) {
+    mdb_cursor_close(cur);
+    return store_fail(txn, err, lrc, "opening a cursor");
+  }
+  store_doc_batch docs;
+  rc = store_doc_batch_begin(txn, &docs, err);
+  if (rc != MDBEE_OK) {
+    mdb_cursor_close(pending);
+    mdb_cursor_close(cur);
+    return rc;
+  }
   MDB_val k = {plen, prefix}, v;
   lrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
   if (lrc == 0 && k.mv_size == plen && memcmp(k.mv_data, prefix, plen) == 0)
@@ -99,17 +136,15 @@ int mdb_store_stage_apply(mdb_store_txn *txn, const char *db, size_t max,
     if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) break;
     if (done == max) break;
     mdb_store_key key;
-    const uint8_t *p = v.mv_data;
     if (store_key_decode(k.mv_data, k.mv_size, &key) != 0 || !valid_change(&v)) {
       rc = mdb_error_set(err, MDBEE_ESTATE, "corrupt staged index change");
       break;
     }
-    if (p[8] == OP_PUT)
-      rc = store_doc_put_entry(txn, &key, p + HEAD, v.mv_size - HEAD, err);
-    else if (p[8] == OP_DELETE)
-      rc = mdb_store_doc_del(txn, &key, err);
-    if (rc == MDBEE_OK)
-      rc = mdb_store_pending_clear(txn, &key, store_get_le(p, 8), err);
+    /* The key must not point into a page the writes below may move. */
+    uint8_t kbuf[MDB_STORE_KEY_MAX];
+    memcpy(kbuf, k.mv_data, k.mv_size);
+    MDB_val kc = {k.mv_size, kbuf};
+    rc = apply_one(txn, &docs, pending, &kc, &v, err);
     if (rc != MDBEE_OK) break;
     /* The cursor's next step after a delete lands on the following entry. */
     lrc = mdb_cursor_del(cur, 0);
@@ -119,8 +154,10 @@ int mdb_store_stage_apply(mdb_store_txn *txn, const char *db, size_t max,
     }
     done++;
   }
+  rc = store_doc_batch_end(&docs, rc, err);
   *more = rc == MDBEE_OK && lrc == 0 && done == max &&
           k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0;
+  mdb_cursor_close(pending);
   mdb_cursor_close(cur);
   if (rc == MDBEE_OK && lrc != 0 && lrc != MDB_NOTFOUND)
     rc = store_fail(txn, err, lrc, "walking the staged changes");

@@ -73,13 +73,40 @@ int store_del_prefix(mdb_store_txn *t, MDB_dbi dbi, const uint8_t *prefix,
 
 /* Document index entries (layout in docs.c): the encoded size of doc (0
  * with err set when it cannot be stored), its encoding into that many
- * bytes, its decoding (-1 when corrupt; out points into v), and writing an
- * encoded entry with the statistics in step. */
+ * bytes, and its decoding (-1 when corrupt; out points into v). */
 size_t store_doc_size(const mdb_store_doc *doc, mdb_error *err);
 void store_doc_write(const mdb_store_doc *doc, uint8_t *p);
 int store_doc_decode(const MDB_val *v, mdb_store_doc *out);
-int store_doc_put_entry(mdb_store_txn *txn, const mdb_store_key *key,
-                        const uint8_t *entry, size_t len, mdb_error *err);
+
+/* Writes and deletions of document index entries with the statistics in
+ * step, for many keys in key order: through one cursor, which LMDB
+ * positions within its current leaf page when the next key lies there
+ * (not by a search from the root), and with the statistics summed per
+ * namespace, written when the namespace changes and by
+ * store_doc_batch_end (which closes the cursor and returns status, or the
+ * failure of that write).  Keys k are encoded document keys. */
+typedef struct {
+  mdb_store_txn *txn;
+  MDB_cursor *cur;
+  uint8_t ns[MDB_STORE_KEY_MAX]; /* statistics key of the sums */
+  size_t ns_len;                 /* 0: nothing summed */
+  int64_t count, bytes;
+} store_doc_batch;
+int store_doc_batch_begin(mdb_store_txn *txn, store_doc_batch *b,
+                          mdb_error *err);
+/* Writes the entry of len bytes (from doc, or copied from entry when doc
+ * is NULL) of a document of size bytes. */
+int store_doc_batch_put(store_doc_batch *b, MDB_val *k,
+                        const mdb_store_doc *doc, const uint8_t *entry,
+                        size_t len, uint64_t size, mdb_error *err);
+/* Deletes k's entry; a missing one is not an error. */
+int store_doc_batch_del(store_doc_batch *b, MDB_val *k, mdb_error *err);
+int store_doc_batch_end(store_doc_batch *b, int status, mdb_error *err);
+
+/* Removes the pending change at k (encoded) through cur, a cursor on the
+ * pending table, if its seq still equals seq (mdb_store_pending_clear). */
+int store_pending_clear_at(mdb_store_txn *txn, MDB_cursor *cur, MDB_val *k,
+                           uint64_t seq, mdb_error *err);
 
 /* Little-endian integers of the value layouts (bytes: 2, 4 or 8). */
 void store_put_le(uint8_t *p, uint64_t v, int bytes);
