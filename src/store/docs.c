@@ -172,18 +172,26 @@ int store_doc_batch_del(store_doc_batch *b, MDB_val *k, mdb_error *err) {
   return stats_add(b, k, -1, -(int64_t)old, err);
 }
 
-int mdb_store_doc_put(mdb_store_txn *txn, const mdb_store_key *key,
-                      const mdb_store_doc *doc, mdb_error *err) {
-  size_t len = store_doc_size(doc, err);
-  if (len == 0) return MDBEE_EINVAL;
+/* Writes doc's entry of len bytes (doc NULL: deletes the entry) as a
+ * batch of one. */
+static int change_one(mdb_store_txn *txn, const mdb_store_key *key,
+                      const mdb_store_doc *doc, size_t len, mdb_error *err) {
   uint8_t kbuf[MDB_STORE_KEY_MAX];
   MDB_val k;
   store_doc_batch b;
   int rc = store_key_encode(key, kbuf, &k, err);
   if (rc == MDBEE_OK) rc = store_doc_batch_begin(txn, &b, err);
   if (rc != MDBEE_OK) return rc;
-  rc = store_doc_batch_put(&b, &k, doc, NULL, len, doc->size, err);
+  rc = doc ? store_doc_batch_put(&b, &k, doc, NULL, len, doc->size, err)
+           : store_doc_batch_del(&b, &k, err);
   return store_doc_batch_end(&b, rc, err);
+}
+
+int mdb_store_doc_put(mdb_store_txn *txn, const mdb_store_key *key,
+                      const mdb_store_doc *doc, mdb_error *err) {
+  size_t len = store_doc_size(doc, err);
+  if (len == 0) return MDBEE_EINVAL;
+  return change_one(txn, key, doc, len, err);
 }
 
 int mdb_store_doc_get(mdb_store_txn *txn, const mdb_store_key *key,
@@ -203,14 +211,7 @@ int mdb_store_doc_get(mdb_store_txn *txn, const mdb_store_key *key,
 
 int mdb_store_doc_del(mdb_store_txn *txn, const mdb_store_key *key,
                       mdb_error *err) {
-  uint8_t kbuf[MDB_STORE_KEY_MAX];
-  MDB_val k;
-  store_doc_batch b;
-  int rc = store_key_encode(key, kbuf, &k, err);
-  if (rc == MDBEE_OK) rc = store_doc_batch_begin(txn, &b, err);
-  if (rc != MDBEE_OK) return rc;
-  rc = store_doc_batch_del(&b, &k, err);
-  return store_doc_batch_end(&b, rc, err);
+  return change_one(txn, key, NULL, 0, err);
 }
 
 int mdb_store_doc_index_next(const mdb_store_doc *doc, size_t *pos,
