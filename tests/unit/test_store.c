@@ -395,6 +395,51 @@ static void test_stage_apply(void **state) {
   commit(t);
 }
 
+/* One apply spanning several collections keeps each one's statistics:
+ * the sums of a collection are written when the next begins, and a
+ * deletion of a document never indexed counts for nothing. */
+static void test_stage_apply_stats_per_collection(void **state) {
+  fixture *f = *state;
+  mdb_error err = {0};
+  mdb_store_txn *t = begin(f->store, 0);
+  index_doc(t, "db", "a", 1, 1, 100);
+  index_doc(t, "db", "b", 1, 1, 1000);
+  index_doc(t, "db", "b", 2, 2, 2000);
+  commit(t);
+
+  t = begin(f->store, 0);
+  test_key tk;
+  mdb_store_doc d = {.ref_len = 32};
+  memset(d.ref, 0xbb, 32);
+  const struct { const char *coll; int32_t id; uint64_t size; int del; } ch[] = {
+      {"a", 1, 150, 0}, {"a", 2, 20, 0}, {"b", 1, 0, 1}, {"b", 3, 0, 1},
+      {"b", 4, 4, 0},   {"c", 1, 0, 1},  {"d", 1, 9, 0},
+  };
+  for (size_t i = 0; i < sizeof ch / sizeof *ch; i++) {
+    d.size = ch[i].size;
+    assert_int_equal(mdb_store_stage_put(t, key_of(&tk, "db", ch[i].coll, ch[i].id),
+                                         1, &d, ch[i].del, &err),
+                     MDBEE_OK);
+  }
+  assert_int_equal(mdb_store_stage_seal(t, "db", &err), MDBEE_OK);
+  int more = 1;
+  assert_int_equal(mdb_store_stage_apply(t, "db", 100, &more, &err), MDBEE_OK);
+  assert_int_equal(more, 0);
+  commit(t);
+
+  t = begin(f->store, 1);
+  const struct { const char *coll; uint64_t count, bytes; } want[] = {
+      {"a", 2, 170}, {"b", 2, 2004}, {"c", 0, 0}, {"d", 1, 9},
+  };
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+    mdb_store_stats st;
+    assert_int_equal(mdb_store_stats_get(t, "db", want[i].coll, &st, &err), MDBEE_OK);
+    assert_int_equal(st.count, want[i].count);
+    assert_int_equal(st.bytes, want[i].bytes);
+  }
+  mdb_store_abort(t);
+}
+
 /* Trimming drops only the process's view of the map: data read before
  * and after stays the same, even through pointers taken before. */
 static void test_trim_keeps_data(void **state) {
@@ -1076,6 +1121,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_abort_discards, setup, teardown),
       cmocka_unit_test_setup_teardown(test_each_after_resumes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stage_apply, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stage_apply_stats_per_collection, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_trim_keeps_data, setup, teardown),
       cmocka_unit_test_setup_teardown(test_doc_index_and_stats, setup, teardown),
       cmocka_unit_test_setup_teardown(test_doc_index_old_layout, setup,
