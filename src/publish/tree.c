@@ -26,9 +26,6 @@ int publish_remove(mdb_mantaray *tree, const char *path, mdb_error *err) {
   return rc == MDBEE_ENOTFOUND ? MDBEE_OK : rc;
 }
 
-/* Bee serves the entry named by the "/" entry's website-index-document
- * when a manifest is requested without a path, as bee-js and Bee write
- * it: a "/" entry with a zero reference. */
 /* Notes ref as the entry of a file the publisher adds itself: save_sink
  * keeps such leaves in the node cache, since resolve_leaf rebuilds only
  * documents' leaves. */
@@ -52,6 +49,9 @@ static int is_file_ref(const mdb_publisher *p, const uint8_t *ref) {
   return 0;
 }
 
+/* Bee serves the entry named by the "/" entry's website-index-document
+ * when a manifest is requested without a path, as bee-js and Bee write
+ * it: a "/" entry with a zero reference. */
 int publish_set_index_document(mdb_publisher *p, mdb_mantaray *tree,
                                const char *name, mdb_error *err) {
   static const uint8_t zero[MDB_ENCRYPT_REF_SIZE];
